@@ -1,0 +1,187 @@
+// Package app assembles gigvault's core from configuration: catalog, crypto
+// suite, root key, key store, business database, audit log and vault. The
+// CLI and the tests build the same thing through it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"gigvault/internal/audit"
+	"gigvault/internal/catalog"
+	"gigvault/internal/clock"
+	"gigvault/internal/cryptox"
+	"gigvault/internal/keys"
+	"gigvault/internal/store"
+	"gigvault/internal/vault"
+)
+
+// Config is everything the core needs. Zero values are the demo-safe defaults.
+type Config struct {
+	Env           string // "dev" (default) or "production"
+	DataDir       string // default "./data"
+	DatabaseURL   string // postgres://… selects PostgreSQL; empty means SQLite in DataDir
+	KMSURL        string // PostgreSQL key store; default: DatabaseURL with search_path gigvault_kms
+	Suite         string // "sm" (default) or "aes"
+	CatalogFile   string // replaces the embedded catalog
+	MasterKey     string
+	MasterKeyFile string
+	SQLiteSync    string // "normal" (default) or "full"
+
+	DEKCacheSize       int
+	DEKCacheTTL        time.Duration
+	CheckpointEvery    int64
+	CheckpointInterval time.Duration
+
+	Clock  clock.Clock
+	Logger *slog.Logger
+}
+
+// Production reports whether the configuration is for production.
+func (c Config) Production() bool { return c.Env == "production" }
+
+// Core is the assembled core. Close it when done.
+type Core struct {
+	Cfg     Config
+	Catalog *catalog.Catalog
+	Suite   cryptox.Suite
+	DB      *store.DB
+	KMS     *store.DB
+	Keys    *keys.Keyring
+	Audit   *audit.Log
+	Vault   *vault.Vault
+	Clock   clock.Clock
+	Log     *slog.Logger
+}
+
+// Defaults fills in the zero values.
+func (c Config) Defaults() Config {
+	if c.Env == "" {
+		c.Env = "dev"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.Suite == "" {
+		c.Suite = "sm"
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Validate checks the configuration before anything is opened.
+func (c Config) Validate() error {
+	switch c.Env {
+	case "dev", "production":
+	default:
+		return fmt.Errorf("config: env must be dev or production, not %q", c.Env)
+	}
+	if c.DatabaseURL != "" && !store.IsPostgresURL(c.DatabaseURL) {
+		return errors.New("config: GIGVAULT_DATABASE_URL must be a postgres:// URL (leave it empty for embedded SQLite)")
+	}
+	if c.KMSURL != "" && !store.IsPostgresURL(c.KMSURL) {
+		return errors.New("config: GIGVAULT_KMS_DATABASE_URL must be a postgres:// URL")
+	}
+	return nil
+}
+
+// MainConfig is where the business database is.
+func (c Config) MainConfig() store.Config {
+	return store.Config{URL: c.DatabaseURL, Path: filepath.Join(c.DataDir, "gigvault.db"), Synchronous: c.SQLiteSync}
+}
+
+// KMSConfig is where the key store is: keys.db beside gigvault.db, or a
+// separate PostgreSQL schema.
+func (c Config) KMSConfig() (store.Config, error) {
+	if c.KMSURL != "" {
+		return store.Config{URL: c.KMSURL}, nil
+	}
+	if c.DatabaseURL == "" {
+		return store.Config{Path: filepath.Join(c.DataDir, "keys.db"), Synchronous: c.SQLiteSync}, nil
+	}
+	schema := "gigvault_kms"
+	if sp := store.SearchPath(c.DatabaseURL); sp != "" {
+		schema = sp + "_kms"
+	}
+	u, err := store.WithSearchPath(c.DatabaseURL, schema)
+	if err != nil {
+		return store.Config{}, err
+	}
+	return store.Config{URL: u}, nil
+}
+
+// Open assembles the core, migrating both databases. The key store is
+// opened and the master key checked before the business database is
+// touched, so a wrong key changes nothing.
+func Open(ctx context.Context, cfg Config) (*Core, error) {
+	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Core{Cfg: cfg, Clock: cfg.Clock, Log: cfg.Logger}
+	var err error
+	if cfg.CatalogFile != "" {
+		c.Catalog, err = catalog.Load(cfg.CatalogFile)
+	} else {
+		c.Catalog = catalog.Default()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.Suite, err = cryptox.ByName(cfg.Suite); err != nil {
+		return nil, err
+	}
+	root, err := keys.LoadRoot(keys.RootConfig{Value: cfg.MasterKey, File: cfg.MasterKeyFile, DataDir: cfg.DataDir, Production: cfg.Production()})
+	if err != nil {
+		return nil, err
+	}
+	if root.Generated {
+		cfg.Logger.Warn("DEVELOPMENT MASTER KEY in use: generated into the data directory; anyone with that directory can read all data. Set GIGVAULT_MASTER_KEY_FILE for real use.",
+			"key_file", root.Origin)
+	}
+	kmsCfg, err := cfg.KMSConfig()
+	if err != nil {
+		return nil, err
+	}
+	if c.KMS, err = store.OpenMigrated(ctx, kmsCfg, store.KMS); err != nil {
+		return nil, err
+	}
+	c.Keys, err = keys.Open(ctx, c.KMS, c.Suite, root, keys.Options{CacheSize: cfg.DEKCacheSize, CacheTTL: cfg.DEKCacheTTL, Clock: cfg.Clock})
+	if err != nil {
+		c.KMS.Close()
+		return nil, err
+	}
+	if c.DB, err = store.OpenMigrated(ctx, cfg.MainConfig(), store.Main); err != nil {
+		c.KMS.Close()
+		return nil, err
+	}
+	c.Audit = audit.New(c.Suite, c.Keys, audit.Options{CheckpointEvery: cfg.CheckpointEvery, CheckpointInterval: cfg.CheckpointInterval, Clock: cfg.Clock})
+	if err := c.Audit.Init(ctx, c.DB); err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.Vault = vault.New(c.DB, c.Keys, c.Catalog, c.Audit, cfg.Clock)
+	return c, nil
+}
+
+// Close releases both databases.
+func (c *Core) Close() error {
+	var err error
+	if c.DB != nil {
+		err = c.DB.Close()
+	}
+	if c.KMS != nil {
+		err = errors.Join(err, c.KMS.Close())
+	}
+	return err
+}
+

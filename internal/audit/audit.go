@@ -1,0 +1,406 @@
+// Package audit keeps gigvault's tamper-evident audit log (AUD-1 to AUD-4).
+//
+// Each entry is appended in the same transaction as the change it records,
+// and chained: hash = digest(previous hash ‖ canonical entry), with SM3 in
+// the default suite. Every N entries or T seconds a checkpoint (sequence,
+// hash, time) is signed with the audit signing key (SM2 by default). The
+// tables refuse UPDATE and DELETE through triggers on both engines; Verify
+// recomputes the chain and names the first entry that was modified,
+// removed, inserted or reordered, or the first checkpoint whose signature fails.
+//
+// Entries describe personal information by field name and subject ID only,
+// never by value.
+package audit
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"gigvault/internal/clock"
+	"gigvault/internal/cryptox"
+	"gigvault/internal/store"
+)
+
+// Entry is one audited event.
+type Entry struct {
+	Seq     int64
+	ID      string
+	At      time.Time
+	Actor   string   // who: "staff:…", "worker:…", "system:retention", "cli:demo-seed"
+	Action  string   // what: "pi.put", "pi.read", "pi.erase", "keys.rotate", "auth.login" …
+	Subject string   // whose PI, by subject ID; "" when none
+	Fields  []string // which catalog fields; names only, never values
+	Purpose string   // why
+	Outcome string   // "ok", "denied", "error", …
+	Channel string   // "api", "cli", "system"
+	Detail  map[string]string
+}
+
+// Signer signs checkpoints and finds verifiers; *keys.Keyring implements it.
+type Signer interface {
+	SignAudit(msg []byte) (keyID string, sig []byte, err error)
+	AuditVerifier(keyID string) (cryptox.Verifier, bool)
+}
+
+// Options tune checkpointing.
+type Options struct {
+	// CheckpointEvery signs a checkpoint once this many entries are unsigned (default 1000).
+	CheckpointEvery int64
+	// CheckpointInterval signs a checkpoint when the last one is older (default 1 minute).
+	CheckpointInterval time.Duration
+	Clock              clock.Clock
+}
+
+// Log appends to and verifies the audit chain.
+type Log struct {
+	suite   cryptox.Suite
+	signer  Signer
+	clk     clock.Clock
+	every   int64
+	period  time.Duration
+	appends atomic.Uint64
+}
+
+// New returns a Log.
+func New(suite cryptox.Suite, signer Signer, opts Options) *Log {
+	if opts.CheckpointEvery <= 0 {
+		opts.CheckpointEvery = 1000
+	}
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = time.Minute
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	return &Log{suite: suite, signer: signer, clk: opts.Clock, every: opts.CheckpointEvery, period: opts.CheckpointInterval}
+}
+
+// Appends reports how many entries this process appended.
+func (l *Log) Appends() uint64 { return l.appends.Load() }
+
+func (l *Log) genesis() []byte { return make([]byte, l.suite.NewHash().Size()) }
+
+// Init creates the chain head on a new database. Idempotent.
+func (l *Log) Init(ctx context.Context, db *store.DB) error {
+	_, err := db.Exec(ctx, `INSERT INTO audit_head (id, seq, hash, checkpoint_seq, checkpoint_at) VALUES (1, 0, ?, 0, ?)
+		ON CONFLICT (id) DO NOTHING`, l.genesis(), l.clk.Now().UnixMicro())
+	if err != nil {
+		return fmt.Errorf("audit: init chain head: %w", err)
+	}
+	return nil
+}
+
+type head struct {
+	seq, cpSeq, cpAt int64
+	hash             []byte
+}
+
+func (l *Log) lockHead(ctx context.Context, tx *store.Tx) (head, error) {
+	q := `SELECT seq, hash, checkpoint_seq, checkpoint_at FROM audit_head WHERE id = 1`
+	if tx.Engine() == store.Postgres {
+		q += ` FOR UPDATE` // appends serialise on the head row, across nodes
+	}
+	var h head
+	if err := tx.QueryRow(ctx, q).Scan(&h.seq, &h.hash, &h.cpSeq, &h.cpAt); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return h, errors.New("audit: chain head missing (database not initialised)")
+		}
+		return h, fmt.Errorf("audit: read chain head: %w", err)
+	}
+	return h, nil
+}
+
+const insertCols = 12
+
+// Append chains entries into the log inside tx, the transaction of the
+// change they describe, so the change and its record commit or fail together.
+func (l *Log) Append(ctx context.Context, tx *store.Tx, entries ...Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	h, err := l.lockHead(ctx, tx)
+	if err != nil {
+		return err
+	}
+	now := l.clk.Now()
+	prev := h.hash
+	const perStmt = 64
+	args := make([]any, 0, perStmt*insertCols)
+	var canon []byte
+	flush := func(n int) error {
+		if n == 0 {
+			return nil
+		}
+		q := insertSQL(n)
+		if _, err := tx.Exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("audit: append: %w", err)
+		}
+		args = args[:0]
+		return nil
+	}
+	pending := 0
+	for i := range entries {
+		e := &entries[i]
+		h.seq++
+		e.Seq = h.seq
+		if e.At.IsZero() {
+			e.At = now
+		}
+		if e.ID == "" {
+			id, err := uuid.NewV7()
+			if err != nil {
+				return fmt.Errorf("audit: entry id: %w", err)
+			}
+			e.ID = id.String()
+		}
+		if e.Outcome == "" {
+			e.Outcome = "ok"
+		}
+		detail, err := encodeDetail(e.Detail)
+		if err != nil {
+			return err
+		}
+		fields := strings.Join(e.Fields, ",")
+		row := rowOf(e, fields, detail)
+		canon = row.canonical(canon[:0])
+		sum := cryptox.Digest(l.suite, prev, canon)
+		prev = sum
+		args = append(args, row.seq, row.id, row.at, row.actor, row.action, row.subject, row.fields,
+			row.purpose, row.outcome, row.channel, row.detail, sum)
+		pending++
+		if pending == perStmt {
+			if err := flush(pending); err != nil {
+				return err
+			}
+			pending = 0
+		}
+	}
+	if err := flush(pending); err != nil {
+		return err
+	}
+	h.hash = prev
+	if h.seq-h.cpSeq >= l.every || now.Sub(time.UnixMicro(h.cpAt)) >= l.period {
+		if err := l.checkpoint(ctx, tx, &h, now); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, `UPDATE audit_head SET seq = ?, hash = ?, checkpoint_seq = ?, checkpoint_at = ? WHERE id = 1`,
+		h.seq, h.hash, h.cpSeq, h.cpAt); err != nil {
+		return fmt.Errorf("audit: advance chain head: %w", err)
+	}
+	l.appends.Add(uint64(len(entries)))
+	return nil
+}
+
+var insertCache [65]string
+
+func insertSQL(n int) string {
+	if n < len(insertCache) && insertCache[n] != "" {
+		return insertCache[n]
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO audit_entries (seq, id, at, actor, action, subject_id, fields, purpose, outcome, channel, detail, hash) VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	return b.String()
+}
+
+func init() {
+	for i := 1; i < len(insertCache); i++ {
+		insertCache[i] = insertSQL(i)
+	}
+}
+
+func encodeDetail(d map[string]string) (string, error) {
+	if len(d) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(d) // map keys are sorted: canonical
+	if err != nil {
+		return "", fmt.Errorf("audit: detail: %w", err)
+	}
+	return string(b), nil
+}
+
+// checkpointMsg is what a checkpoint signature covers.
+func checkpointMsg(seq int64, hash []byte, at int64) []byte {
+	var b bytes.Buffer
+	b.WriteString("gigvault-audit-checkpoint\x00")
+	b.WriteString(strconv.FormatInt(seq, 10))
+	b.WriteByte(0)
+	b.Write(hash)
+	b.WriteByte(0)
+	b.WriteString(strconv.FormatInt(at, 10))
+	return b.Bytes()
+}
+
+func (l *Log) checkpoint(ctx context.Context, tx *store.Tx, h *head, now time.Time) error {
+	if h.seq == h.cpSeq {
+		h.cpAt = now.UnixMicro()
+		return nil
+	}
+	at := now.UnixMicro()
+	keyID, sig, err := l.signer.SignAudit(checkpointMsg(h.seq, h.hash, at))
+	if err != nil {
+		return fmt.Errorf("audit: sign checkpoint: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES (?, ?, ?, ?, ?)`,
+		h.seq, h.hash, at, keyID, sig); err != nil {
+		return fmt.Errorf("audit: write checkpoint: %w", err)
+	}
+	h.cpSeq, h.cpAt = h.seq, at
+	return nil
+}
+
+// Checkpoint signs the chain head now if entries were appended since the
+// last checkpoint. serve calls it every CheckpointInterval so a quiet chain
+// does not keep an unsigned tail.
+func (l *Log) Checkpoint(ctx context.Context, db *store.DB) error {
+	return db.InTx(ctx, func(tx *store.Tx) error {
+		h, err := l.lockHead(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if h.seq == h.cpSeq {
+			return nil
+		}
+		if err := l.checkpoint(ctx, tx, &h, l.clk.Now()); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE audit_head SET checkpoint_seq = ?, checkpoint_at = ? WHERE id = 1`, h.cpSeq, h.cpAt)
+		if err != nil {
+			return fmt.Errorf("audit: advance checkpoint: %w", err)
+		}
+		return nil
+	})
+}
+
+// row is an entry as stored.
+type row struct {
+	seq, at                                                               int64
+	id, actor, action, subject, fields, purpose, outcome, channel, detail string
+	hash                                                                  []byte
+}
+
+func rowOf(e *Entry, fields, detail string) row {
+	return row{
+		seq: e.Seq, at: e.At.UnixMicro(), id: e.ID, actor: e.Actor, action: e.Action, subject: e.Subject,
+		fields: fields, purpose: e.Purpose, outcome: e.Outcome, channel: e.Channel, detail: detail,
+	}
+}
+
+// canonical appends the entry's canonical encoding to dst: a version tag,
+// fixed-width integers and length-prefixed strings, so no two different
+// entries encode alike.
+func (r *row) canonical(dst []byte) []byte {
+	dst = append(dst, "GVA1"...)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(r.seq))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(r.at))
+	for _, s := range [...]string{r.id, r.actor, r.action, r.subject, r.fields, r.purpose, r.outcome, r.channel, r.detail} {
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		dst = append(dst, s...)
+	}
+	return dst
+}
+
+func (r *row) entry() Entry {
+	e := Entry{
+		Seq: r.seq, ID: r.id, At: time.UnixMicro(r.at).UTC(), Actor: r.actor, Action: r.action,
+		Subject: r.subject, Purpose: r.purpose, Outcome: r.outcome, Channel: r.channel,
+	}
+	if r.fields != "" {
+		e.Fields = strings.Split(r.fields, ",")
+	}
+	if r.detail != "" && r.detail != "{}" {
+		_ = json.Unmarshal([]byte(r.detail), &e.Detail)
+	}
+	return e
+}
+
+// Filter selects entries for Search (AUD-5).
+type Filter struct {
+	Actor, Subject, Action, Channel string
+	From, To                        time.Time
+	Limit                           int
+}
+
+// Search returns entries matching f, oldest first.
+func Search(ctx context.Context, db store.Querier, f Filter) ([]Entry, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if f.Actor != "" {
+		add("actor = ?", f.Actor)
+	}
+	if f.Subject != "" {
+		add("subject_id = ?", f.Subject)
+	}
+	if f.Action != "" {
+		add("action = ?", f.Action)
+	}
+	if f.Channel != "" {
+		add("channel = ?", f.Channel)
+	}
+	if !f.From.IsZero() {
+		add("at >= ?", f.From.UnixMicro())
+	}
+	if !f.To.IsZero() {
+		add("at < ?", f.To.UnixMicro())
+	}
+	if f.Limit <= 0 || f.Limit > 10000 {
+		f.Limit = 1000
+	}
+	q := `SELECT seq, id, at, actor, action, subject_id, fields, purpose, outcome, channel, detail, hash FROM audit_entries`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY seq LIMIT " + strconv.Itoa(f.Limit)
+	rows, err := db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("audit: search: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var r row
+		if err := scanRow(rows, &r); err != nil {
+			return nil, err
+		}
+		out = append(out, r.entry())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit: search: %w", err)
+	}
+	return out, nil
+}
+
+func scanRow(rows *sql.Rows, r *row) error {
+	if err := rows.Scan(&r.seq, &r.id, &r.at, &r.actor, &r.action, &r.subject, &r.fields, &r.purpose,
+		&r.outcome, &r.channel, &r.detail, &r.hash); err != nil {
+		return fmt.Errorf("audit: read entry: %w", err)
+	}
+	return nil
+}
+
+// SortedFields returns names sorted and de-duplicated, for stable entries.
+func SortedFields(names ...string) []string {
+	out := slices.Clone(names)
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -1,0 +1,179 @@
+package keys
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"gigvault/internal/cryptox"
+	"gigvault/internal/store"
+)
+
+// Seal encrypts plaintext under the subject's data key, creating the key on
+// first use, with aad bound into the authentication tag. It returns the
+// sealed bytes and the DEK version the caller must present to Open.
+func (k *Keyring) Seal(ctx context.Context, subject string, plaintext, aad []byte) ([]byte, int, error) {
+	d, err := k.dek(ctx, subject, true)
+	if err != nil {
+		return nil, 0, err
+	}
+	return cryptox.Seal(d.aead, nil, plaintext, aad), d.version, nil
+}
+
+// Open decrypts what Seal produced. A ciphertext altered, or presented with
+// another subject, aad or version, fails with ErrIntegrity; a destroyed key
+// with ErrErased.
+func (k *Keyring) Open(ctx context.Context, subject string, version int, sealed, aad []byte) ([]byte, error) {
+	d, err := k.dek(ctx, subject, false)
+	if err != nil {
+		return nil, err
+	}
+	if version != d.version {
+		return nil, fmt.Errorf("keys: subject key version %d, ciphertext claims %d: %w", d.version, version, ErrIntegrity)
+	}
+	pt, err := cryptox.Open(d.aead, nil, sealed, aad)
+	if err != nil {
+		return nil, ErrIntegrity
+	}
+	return pt, nil
+}
+
+// dek returns the subject's unwrapped data key from the cache or the store.
+func (k *Keyring) dek(ctx context.Context, subject string, create bool) (*dek, error) {
+	if d, ok := k.cache.Get(subject); ok {
+		k.hits.Add(1)
+		return d, nil
+	}
+	k.miss.Add(1)
+	for attempt := 0; attempt < 2; attempt++ {
+		var dekV, kekV int
+		var wrapped []byte
+		var destroyed sql.NullInt64
+		err := k.db.QueryRow(ctx, `SELECT dek_version, kek_version, wrapped, destroyed_at FROM kms_deks WHERE subject_id = ?`, subject).
+			Scan(&dekV, &kekV, &wrapped, &destroyed)
+		if errors.Is(err, sql.ErrNoRows) {
+			if !create {
+				return nil, ErrNoKey
+			}
+			if err := k.createDEK(ctx, subject); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("keys: read data key: %w", err)
+		}
+		if destroyed.Valid || wrapped == nil {
+			return nil, ErrErased
+		}
+		kek, err := k.kek(ctx, kekV)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := cryptox.Open(kek, nil, wrapped, dekAAD(subject, dekV, kekV))
+		if err != nil {
+			return nil, fmt.Errorf("keys: data key of a subject: %w", ErrIntegrity)
+		}
+		a, err := k.suite.NewAEAD(raw)
+		cryptox.Wipe(raw)
+		if err != nil {
+			return nil, fmt.Errorf("keys: data key: %w", err)
+		}
+		d := &dek{aead: a, version: dekV}
+		k.cache.Add(subject, d)
+		return d, nil
+	}
+	return nil, errors.New("keys: data key vanished while being created")
+}
+
+// createDEK makes the subject's data key under the current KEK. A racing
+// creator wins harmlessly: the insert does nothing and both read its key.
+func (k *Keyring) createDEK(ctx context.Context, subject string) error {
+	raw := cryptox.NewKey(k.suite)
+	defer cryptox.Wipe(raw)
+	return k.db.InTx(ctx, func(tx *store.Tx) error {
+		q := `SELECT version FROM kms_keks WHERE state = 'active' ORDER BY version DESC LIMIT 1`
+		if tx.Engine() == store.Postgres {
+			// Holding the row keeps a concurrent rotation from retiring this
+			// version until our insert is visible to its re-wrap scan.
+			q += ` FOR SHARE`
+		}
+		var kekV int
+		if err := tx.QueryRow(ctx, q).Scan(&kekV); err != nil {
+			return fmt.Errorf("keys: current KEK: %w", err)
+		}
+		kek, err := k.kek(ctx, kekV)
+		if err != nil {
+			return err
+		}
+		wrapped := cryptox.Seal(kek, nil, raw, dekAAD(subject, 1, kekV))
+		_, err = tx.Exec(ctx, `INSERT INTO kms_deks (subject_id, dek_version, kek_version, wrapped, created_at)
+			VALUES (?, 1, ?, ?, ?) ON CONFLICT (subject_id) DO NOTHING`, subject, kekV, wrapped, k.now())
+		if err != nil {
+			return fmt.Errorf("keys: store data key: %w", err)
+		}
+		return nil
+	})
+}
+
+// Destroy erases the subject's data key for good, leaving a tombstone so the
+// subject reads as erased. Every ciphertext sealed under it, in every copy
+// of the business database, can no longer be opened. Idempotent.
+func (k *Keyring) Destroy(ctx context.Context, subject string) error {
+	now := k.now()
+	err := k.db.InTx(ctx, func(tx *store.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE kms_deks SET wrapped = NULL, destroyed_at = COALESCE(destroyed_at, ?) WHERE subject_id = ?`, now, subject)
+		if err != nil {
+			return fmt.Errorf("keys: destroy data key: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			_, err = tx.Exec(ctx, `INSERT INTO kms_deks (subject_id, dek_version, kek_version, wrapped, created_at, destroyed_at)
+				VALUES (?, 1, 0, NULL, ?, ?) ON CONFLICT (subject_id) DO NOTHING`, subject, now, now)
+			if err != nil {
+				return fmt.Errorf("keys: record destroyed data key: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	k.cache.Remove(subject)
+	k.flush(ctx)
+	return nil
+}
+
+// flush moves SQLite's write-ahead log into the main file and truncates it,
+// so a destroyed key's old page does not linger in the -wal file; secure
+// deletion has already zeroed it in the main file.
+func (k *Keyring) flush(ctx context.Context) {
+	if k.db.Engine() == store.SQLite {
+		_, _ = k.db.Exec(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	}
+}
+
+// BlindIndex returns a keyed digest (HMAC-SM3 by default) of a normalised
+// value, for exact look-ups without decrypting: the same field and value
+// always give the same index, and the index reveals nothing without the key.
+func (k *Keyring) BlindIndex(field, normalised string) []byte {
+	return cryptox.MAC(k.suite, k.bidx, []byte(field), []byte{0}, []byte(normalised))
+}
+
+// SignAudit signs an audit checkpoint with the audit signing key (SM2 by
+// default) and returns the key's ID with the signature.
+func (k *Keyring) SignAudit(msg []byte) (keyID string, sig []byte, err error) {
+	sig, err = k.signer.Sign(msg)
+	return k.signerID, sig, err
+}
+
+// AuditVerifier returns the verifier for an audit signing key ID.
+func (k *Keyring) AuditVerifier(keyID string) (cryptox.Verifier, bool) {
+	if keyID != k.signerID {
+		return nil, false
+	}
+	return k.signer, true
+}
+
+// CacheStats reports DEK cache hits and misses since start.
+func (k *Keyring) CacheStats() (hits, misses uint64) { return k.hits.Load(), k.miss.Load() }

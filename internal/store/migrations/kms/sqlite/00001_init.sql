@@ -1,0 +1,44 @@
+-- +goose Up
+CREATE TABLE gigvault_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO gigvault_meta (key, value) VALUES ('schema', 'gigvault-kms');
+
+-- One row: the suite and a check value that only the right root key opens.
+CREATE TABLE kms_root (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    suite       TEXT NOT NULL,
+    check_value BLOB NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+
+-- Key-encryption keys, wrapped by the root key. state: active | retiring | destroyed.
+CREATE TABLE kms_keks (
+    version      INTEGER PRIMARY KEY,
+    wrapped      BLOB,
+    state        TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    destroyed_at BIGINT
+);
+
+-- One data key per subject, wrapped by a KEK version. Destroyed keys keep a
+-- tombstone (wrapped NULL) so the subject reads as erased, never as new.
+CREATE TABLE kms_deks (
+    subject_id   TEXT PRIMARY KEY,
+    dek_version  INTEGER NOT NULL,
+    kek_version  INTEGER NOT NULL,
+    wrapped      BLOB,
+    created_at   BIGINT NOT NULL,
+    destroyed_at BIGINT
+);
+CREATE INDEX kms_deks_kek ON kms_deks (kek_version) WHERE wrapped IS NOT NULL;
+
+-- Named keys wrapped by the root: the blind-index key, signing keys.
+CREATE TABLE kms_keys (
+    name       TEXT PRIMARY KEY,
+    purpose    TEXT NOT NULL,
+    wrapped    BLOB NOT NULL,
+    public_key BLOB,
+    created_at BIGINT NOT NULL
+);
+
+-- +goose Down
+SELECT 'down migrations are not supported';

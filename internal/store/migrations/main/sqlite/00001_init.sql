@@ -1,0 +1,76 @@
+-- +goose Up
+CREATE TABLE gigvault_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO gigvault_meta (key, value) VALUES ('schema', 'gigvault');
+
+-- Data subjects: people whose PI the vault holds. No PI here, only an ID.
+CREATE TABLE subjects (
+    id         TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    erased_at  BIGINT
+);
+
+-- Every stored PI value, as ciphertext under the subject's data key.
+-- bidx is a keyed blind index (HMAC) for exact look-ups, only on fields
+-- the catalog marks indexed.
+CREATE TABLE pi_values (
+    subject_id  TEXT NOT NULL REFERENCES subjects (id),
+    field       TEXT NOT NULL,
+    record_id   TEXT NOT NULL,
+    dek_version INTEGER NOT NULL,
+    ciphertext  BLOB NOT NULL,
+    bidx        BLOB,
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL,
+    expires_at  BIGINT,
+    PRIMARY KEY (subject_id, field, record_id)
+);
+CREATE INDEX pi_values_bidx ON pi_values (field, bidx) WHERE bidx IS NOT NULL;
+CREATE INDEX pi_values_expiry ON pi_values (expires_at) WHERE expires_at IS NOT NULL;
+
+-- The audit chain: hash = digest(prev hash || canonical entry).
+CREATE TABLE audit_entries (
+    seq        BIGINT PRIMARY KEY,
+    id         TEXT NOT NULL,
+    at         BIGINT NOT NULL,
+    actor      TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    fields     TEXT NOT NULL,
+    purpose    TEXT NOT NULL,
+    outcome    TEXT NOT NULL,
+    channel    TEXT NOT NULL,
+    detail     TEXT NOT NULL,
+    hash       BLOB NOT NULL
+);
+CREATE INDEX audit_entries_actor ON audit_entries (actor, at);
+CREATE INDEX audit_entries_subject ON audit_entries (subject_id, at);
+
+CREATE TABLE audit_checkpoints (
+    seq       BIGINT PRIMARY KEY,
+    hash      BLOB NOT NULL,
+    at        BIGINT NOT NULL,
+    key_id    TEXT NOT NULL,
+    signature BLOB NOT NULL
+);
+
+-- The chain head: one row, locked by every append so appends serialise.
+CREATE TABLE audit_head (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    seq            BIGINT NOT NULL,
+    hash           BLOB NOT NULL,
+    checkpoint_seq BIGINT NOT NULL,
+    checkpoint_at  BIGINT NOT NULL
+);
+
+CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries
+BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
+BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+
+-- +goose Down
+SELECT 'down migrations are not supported';

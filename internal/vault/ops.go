@@ -1,0 +1,180 @@
+package vault
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"gigvault/internal/audit"
+	"gigvault/internal/errs"
+	"gigvault/internal/format"
+	"gigvault/internal/store"
+)
+
+// List reads every stored value of a subject, masked, with one audit entry.
+func (v *Vault) List(ctx context.Context, actor Actor, purpose, subject string) ([]Value, error) {
+	rows, err := v.db.Query(ctx, `SELECT field, record_id, dek_version, ciphertext, updated_at FROM pi_values
+		WHERE subject_id = ? ORDER BY field, record_id`, subject)
+	if err != nil {
+		return nil, fmt.Errorf("vault: list: %w", err)
+	}
+	type raw struct {
+		field, record string
+		ver           int
+		ct            []byte
+		updated       int64
+	}
+	var rs []raw
+	for rows.Next() {
+		var r raw
+		if err := rows.Scan(&r.field, &r.record, &r.ver, &r.ct, &r.updated); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("vault: list: %w", err)
+		}
+		rs = append(rs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("vault: list: %w", err)
+	}
+	out := make([]Value, 0, len(rs))
+	var names []string
+	for _, r := range rs {
+		f, ok := v.cat.Field(r.field)
+		if !ok {
+			continue // a field dropped from the catalog: kept for retention, not shown
+		}
+		val, err := v.open(ctx, subject, f, r.record, r.ver, r.ct, false)
+		if err != nil {
+			return nil, err
+		}
+		val.UpdatedAt = time.UnixMicro(r.updated).UTC()
+		out = append(out, val)
+		names = append(names, r.field)
+	}
+	err = v.db.InTx(ctx, func(tx *store.Tx) error {
+		return v.log.Append(ctx, tx, audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.list",
+			Subject: subject, Fields: audit.SortedFields(names...), Purpose: purpose})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Match is a subject found by a blind-index look-up.
+type Match struct {
+	Subject, Record string
+}
+
+// Find looks a value up by its blind index — log-in by mobile number,
+// duplicate ID numbers — without decrypting anything. The field must be
+// declared indexed. The look-up is audited by field, never by value.
+func (v *Vault) Find(ctx context.Context, actor Actor, purpose, field, value string) ([]Match, error) {
+	f, ok := v.cat.Field(field)
+	if !ok || !f.Indexed {
+		return nil, errs.New(errs.Invalid, field, "该字段不支持精确查找", "this field has no blind index for look-ups")
+	}
+	norm, err := format.Normalize(f.Format, value)
+	if err != nil {
+		return nil, errs.Wrap(errs.Invalid, field, "取值无效", "invalid value", err)
+	}
+	rows, err := v.db.Query(ctx, `SELECT subject_id, record_id FROM pi_values WHERE field = ? AND bidx = ? ORDER BY subject_id`,
+		field, v.keys.BlindIndex(field, norm))
+	if err != nil {
+		return nil, fmt.Errorf("vault: find: %w", err)
+	}
+	var out []Match
+	for rows.Next() {
+		var m Match
+		if err := rows.Scan(&m.Subject, &m.Record); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("vault: find: %w", err)
+		}
+		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("vault: find: %w", err)
+	}
+	v.C.Finds.Add(1)
+	err = v.db.InTx(ctx, func(tx *store.Tx) error {
+		return v.log.Append(ctx, tx, audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.find",
+			Fields: []string{field}, Purpose: purpose, Detail: map[string]string{"matches": fmt.Sprint(len(out))}})
+	})
+	return out, err
+}
+
+// EraseReport describes an erasure without revealing what was erased.
+type EraseReport struct {
+	Subject string
+	Rows    int
+	Fields  []string
+}
+
+// Erase destroys the subject's data key, then deletes their rows and marks
+// them erased, with an audit entry recording time, tool, method and the
+// fields deleted (AUD-4). Destroying the key first means that even a crash
+// half-way leaves nothing readable, in this database or any copy of it
+// (ENC-5, RET-4). Idempotent.
+func (v *Vault) Erase(ctx context.Context, actor Actor, purpose, subject, tool string) (EraseReport, error) {
+	rep := EraseReport{Subject: subject}
+	var exists int
+	if err := v.db.QueryRow(ctx, `SELECT COUNT(*) FROM subjects WHERE id = ?`, subject).Scan(&exists); err != nil {
+		return rep, fmt.Errorf("vault: erase: %w", err)
+	}
+	if exists == 0 {
+		return rep, errs.New(errs.NotFound, "subject", "数据主体不存在", "no such data subject")
+	}
+	if err := v.keys.Destroy(ctx, subject); err != nil {
+		return rep, fmt.Errorf("vault: erase: %w", err)
+	}
+	now := v.clk.Now().UnixMicro()
+	err := v.db.InTx(ctx, func(tx *store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT field, COUNT(*) FROM pi_values WHERE subject_id = ? GROUP BY field ORDER BY field`, subject)
+		if err != nil {
+			return fmt.Errorf("vault: erase: %w", err)
+		}
+		rep.Rows, rep.Fields = 0, nil
+		for rows.Next() {
+			var f string
+			var n int
+			if err := rows.Scan(&f, &n); err != nil {
+				rows.Close()
+				return fmt.Errorf("vault: erase: %w", err)
+			}
+			rep.Fields = append(rep.Fields, f)
+			rep.Rows += n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("vault: erase: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM pi_values WHERE subject_id = ?`, subject); err != nil {
+			return fmt.Errorf("vault: erase: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE subjects SET erased_at = COALESCE(erased_at, ?) WHERE id = ?`, now, subject); err != nil {
+			return fmt.Errorf("vault: erase: %w", err)
+		}
+		return v.log.Append(ctx, tx, audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.erase",
+			Subject: subject, Fields: rep.Fields, Purpose: purpose, Detail: map[string]string{
+				"tool": tool, "method": "data key destroyed, then rows deleted (secure delete)", "rows": fmt.Sprint(rep.Rows),
+			}})
+	})
+	if err != nil {
+		return rep, err
+	}
+	v.C.Erases.Add(1)
+	return rep, nil
+}
+
+// Erased reports whether a subject was erased.
+func (v *Vault) Erased(ctx context.Context, subject string) (bool, error) {
+	var erased sql.NullInt64
+	err := v.db.QueryRow(ctx, `SELECT erased_at FROM subjects WHERE id = ?`, subject).Scan(&erased)
+	if err != nil {
+		return false, errs.Wrap(errs.NotFound, "subject", "数据主体不存在", "no such data subject", err)
+	}
+	return erased.Valid, nil
+}

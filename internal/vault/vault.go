@@ -1,0 +1,358 @@
+// Package vault is where personal information lives. Callers put, get, find
+// and erase PI by (subject, field, record); the vault validates each value
+// against the catalog, seals it under the subject's data key with its
+// context bound in as associated data, keeps a blind index for exact
+// look-ups, masks what it returns unless the caller presents a reveal
+// capability, and records every operation in the audit chain in the same
+// transaction (ENC-1, ENC-4, ACC-6, AUD-1).
+//
+// The database below only ever sees ciphertext and keyed digests.
+package vault
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"gigvault/internal/audit"
+	"gigvault/internal/catalog"
+	"gigvault/internal/clock"
+	"gigvault/internal/errs"
+	"gigvault/internal/format"
+	"gigvault/internal/keys"
+	"gigvault/internal/store"
+)
+
+// MainRecord is the record ID of single-valued fields.
+const MainRecord = "main"
+
+// Actor is who performs an operation, as the audit log names them.
+type Actor struct {
+	ID      string // "worker:…", "staff:…", "cli:demo-seed", "system:retention"
+	Channel string // "api", "cli", "system"
+}
+
+// Item is one value to store.
+type Item struct {
+	Field  string
+	Record string // "" means MainRecord; multi-valued fields need distinct records
+	Value  string
+}
+
+// Value is one value read back.
+type Value struct {
+	Field     string
+	Record    string
+	Text      string // masked unless the read was revealed
+	Masked    bool
+	UpdatedAt time.Time
+}
+
+// Counters are the vault's operation counts, for metrics.
+type Counters struct {
+	Puts, Gets, Reveals, Finds, Erases, IntegrityFailures atomic.Uint64
+}
+
+// Vault stores PI. Safe for concurrent use.
+type Vault struct {
+	db   *store.DB
+	keys *keys.Keyring
+	cat  *catalog.Catalog
+	log  *audit.Log
+	clk  clock.Clock
+	cap  []byte // capability MAC key, per process
+	C    Counters
+}
+
+// New wires a vault.
+func New(db *store.DB, kr *keys.Keyring, cat *catalog.Catalog, log *audit.Log, clk clock.Clock) *Vault {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		panic("vault: system randomness failed: " + err.Error())
+	}
+	return &Vault{db: db, keys: kr, cat: cat, log: log, clk: clk, cap: k}
+}
+
+// Catalog returns the catalog the vault enforces.
+func (v *Vault) Catalog() *catalog.Catalog { return v.cat }
+
+// aad binds a ciphertext to its subject, field, record and key version, so
+// a ciphertext copied anywhere else fails to open (ENC-4).
+func aad(subject, field, record string, version int) []byte {
+	b := make([]byte, 0, 16+len(subject)+len(field)+len(record))
+	b = append(b, "gigvault/pi/v1"...)
+	for _, s := range [...]string{subject, field, record} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return strconv.AppendInt(b, int64(version), 10)
+}
+
+// CreateSubject registers a new data subject and returns its ID (UUIDv7).
+func (v *Vault) CreateSubject(ctx context.Context, tx *store.Tx, kind string) (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("vault: subject id: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO subjects (id, kind, created_at) VALUES (?, ?, ?)`, id.String(), kind, v.clk.Now().UnixMicro()); err != nil {
+		return "", fmt.Errorf("vault: create subject: %w", err)
+	}
+	return id.String(), nil
+}
+
+// field resolves and checks a catalog field for storage.
+func (v *Vault) field(name, record string) (*catalog.Field, string, error) {
+	f, ok := v.cat.Field(name)
+	if !ok {
+		return nil, "", errs.New(errs.Invalid, name, "该字段未在个人信息目录中声明,不能存储", "this field is not declared in the PI catalog and cannot be stored")
+	}
+	if !f.Retention.Stored() {
+		return nil, "", errs.New(errs.Invalid, name, "该字段仅用于单次请求,不得存储", "this field is used for a single request only and is never stored")
+	}
+	if record == "" {
+		record = MainRecord
+	}
+	if !f.Multi && record != MainRecord {
+		return nil, "", errs.New(errs.Invalid, name, "该字段只能有一条记录", "this field holds a single record")
+	}
+	if len(record) > 64 {
+		return nil, "", errs.New(errs.Invalid, name, "记录标识过长", "record ID is too long")
+	}
+	return f, record, nil
+}
+
+// sealed is a value ready to write.
+type sealed struct {
+	field, record string
+	version       int
+	ct, bidx      []byte
+	expires       sql.NullInt64
+}
+
+func (v *Vault) seal(ctx context.Context, subject string, it Item) (sealed, error) {
+	f, record, err := v.field(it.Field, it.Record)
+	if err != nil {
+		return sealed{}, err
+	}
+	norm, err := format.Normalize(f.Format, it.Value)
+	if err != nil {
+		var fe *format.Error
+		if errors.As(err, &fe) {
+			return sealed{}, &errs.Error{Code: errs.Invalid, Field: it.Field, Message: fe.Message, MessageZh: fe.MessageZh, Err: err}
+		}
+		return sealed{}, errs.Wrap(errs.Invalid, it.Field, "取值无效", "invalid value", err)
+	}
+	// Sealing with a version we learn only from the keyring: seal first, then
+	// bind — so the AAD is computed with the version the keyring used.
+	s := sealed{field: f.Name, record: record}
+	ct, ver, err := v.sealWithVersion(ctx, subject, f.Name, record, []byte(norm))
+	if err != nil {
+		return sealed{}, err
+	}
+	s.ct, s.version = ct, ver
+	if f.Indexed {
+		s.bidx = v.keys.BlindIndex(f.Name, norm)
+	}
+	if exp := f.ExpiresAt(v.clk.Now()); !exp.IsZero() {
+		s.expires = sql.NullInt64{Int64: exp.UnixMicro(), Valid: true}
+	}
+	return s, nil
+}
+
+// dekVersion is the only DEK version a subject has today; the AAD carries
+// it so a future per-subject DEK rotation cannot be confused with today's.
+const dekVersion = 1
+
+func (v *Vault) sealWithVersion(ctx context.Context, subject, field, record string, pt []byte) ([]byte, int, error) {
+	ct, ver, err := v.keys.Seal(ctx, subject, pt, aad(subject, field, record, dekVersion))
+	if err != nil {
+		return nil, 0, mapKeyErr(err, field)
+	}
+	if ver != dekVersion {
+		return nil, 0, fmt.Errorf("vault: unexpected data key version %d", ver)
+	}
+	return ct, ver, nil
+}
+
+func mapKeyErr(err error, field string) error {
+	switch {
+	case errors.Is(err, keys.ErrErased):
+		return errs.Wrap(errs.Erased, field, "该用户的个人信息已被删除", "this person's data has been erased", err)
+	case errors.Is(err, keys.ErrIntegrity):
+		return errs.Wrap(errs.Integrity, field, "数据完整性校验失败", "stored data failed its integrity check", err)
+	case errors.Is(err, keys.ErrNoKey):
+		return errs.Wrap(errs.NotFound, field, "未找到该信息", "no such value", err)
+	}
+	return err
+}
+
+// Put stores values for a subject in one transaction with one audit entry.
+func (v *Vault) Put(ctx context.Context, actor Actor, purpose, subject string, items ...Item) error {
+	return v.db.InTx(ctx, func(tx *store.Tx) error {
+		return v.PutTx(ctx, tx, actor, purpose, subject, items...)
+	})
+}
+
+// PutTx is Put inside the caller's transaction, so a business change and the
+// PI it stores commit together.
+func (v *Vault) PutTx(ctx context.Context, tx *store.Tx, actor Actor, purpose, subject string, items ...Item) error {
+	if len(items) == 0 {
+		return nil
+	}
+	now := v.clk.Now().UnixMicro()
+	names := make([]string, 0, len(items))
+	for _, it := range items {
+		s, err := v.seal(ctx, subject, it)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO pi_values (subject_id, field, record_id, dek_version, ciphertext, bidx, created_at, updated_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (subject_id, field, record_id) DO UPDATE SET dek_version = excluded.dek_version,
+				ciphertext = excluded.ciphertext, bidx = excluded.bidx, updated_at = excluded.updated_at, expires_at = excluded.expires_at`,
+			subject, s.field, s.record, s.version, s.ct, s.bidx, now, now, s.expires)
+		if err != nil {
+			if isFKViolation(err) {
+				return errs.Wrap(errs.NotFound, "subject", "数据主体不存在", "no such data subject", err)
+			}
+			return fmt.Errorf("vault: put %s: %w", s.field, err)
+		}
+		names = append(names, s.field)
+	}
+	v.C.Puts.Add(uint64(len(items)))
+	return v.log.Append(ctx, tx, audit.Entry{
+		Actor: actor.ID, Channel: actor.Channel, Action: "pi.put", Subject: subject,
+		Fields: audit.SortedFields(names...), Purpose: purpose,
+	})
+}
+
+func isFKViolation(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "FOREIGN KEY constraint failed") || strings.Contains(s, "violates foreign key constraint")
+}
+
+// Reveal is the capability to read one field of one subject whole, for one
+// purpose, until it expires. Only the holder of the vault's Issuer — the
+// decision point — can make one; it cannot be forged or re-aimed.
+type Reveal struct {
+	actor, subject, field, purpose, reason string
+	exp                                    int64
+	mac                                    []byte
+}
+
+// Issuer mints Reveal capabilities. The edge hands it only to the decision point.
+type Issuer struct{ v *Vault }
+
+// Issuer returns the vault's capability issuer.
+func (v *Vault) Issuer() *Issuer { return &Issuer{v} }
+
+func (v *Vault) capMAC(r *Reveal) []byte {
+	m := hmac.New(sha256.New, v.cap)
+	for _, s := range [...]string{r.actor, r.subject, r.field, r.purpose, r.reason, strconv.FormatInt(r.exp, 10)} {
+		m.Write([]byte(s))
+		m.Write([]byte{0})
+	}
+	return m.Sum(nil)
+}
+
+// Issue grants actor a reveal of subject's field for purpose, with reason,
+// valid for ttl.
+func (i *Issuer) Issue(actor, subject, field, purpose, reason string, ttl time.Duration) *Reveal {
+	r := &Reveal{actor: actor, subject: subject, field: field, purpose: purpose, reason: reason,
+		exp: i.v.clk.Now().Add(ttl).UnixMicro()}
+	r.mac = i.v.capMAC(r)
+	return r
+}
+
+func (v *Vault) validReveal(r *Reveal, actor, subject, field, purpose string) bool {
+	if r == nil || r.actor != actor || r.subject != subject || r.field != field || r.purpose != purpose {
+		return false
+	}
+	if v.clk.Now().UnixMicro() > r.exp {
+		return false
+	}
+	return hmac.Equal(r.mac, v.capMAC(r))
+}
+
+// Get reads one value: masked by the catalog's mask, or whole when reveal is
+// a valid capability for exactly this actor, subject, field and purpose.
+// Every read is audited, with the reveal reason when there is one.
+func (v *Vault) Get(ctx context.Context, actor Actor, purpose, subject, field, record string, reveal *Reveal) (Value, error) {
+	f, ok := v.cat.Field(field)
+	if !ok {
+		return Value{}, errs.New(errs.Invalid, field, "该字段未在个人信息目录中声明", "this field is not declared in the PI catalog")
+	}
+	if record == "" {
+		record = MainRecord
+	}
+	var ver int
+	var ct []byte
+	var updated int64
+	err := v.db.QueryRow(ctx, `SELECT dek_version, ciphertext, updated_at FROM pi_values WHERE subject_id = ? AND field = ? AND record_id = ?`,
+		subject, field, record).Scan(&ver, &ct, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		if erased, _ := v.Erased(ctx, subject); erased {
+			return Value{}, errs.New(errs.Erased, field, "该用户的个人信息已被删除", "this person's data has been erased")
+		}
+		return Value{}, errs.New(errs.NotFound, field, "未找到该信息", "no such value")
+	}
+	if err != nil {
+		return Value{}, fmt.Errorf("vault: get %s: %w", field, err)
+	}
+	val, err := v.open(ctx, subject, f, record, ver, ct, reveal != nil && v.validReveal(reveal, actor.ID, subject, field, purpose))
+	if err != nil {
+		return Value{}, err
+	}
+	val.UpdatedAt = time.UnixMicro(updated).UTC()
+	detail := map[string]string{"record": record}
+	if !val.Masked {
+		detail["revealed"] = "true"
+		detail["reason"] = reveal.reason
+	}
+	err = v.db.InTx(ctx, func(tx *store.Tx) error {
+		return v.log.Append(ctx, tx, audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.read",
+			Subject: subject, Fields: []string{field}, Purpose: purpose, Detail: detail})
+	})
+	if err != nil {
+		return Value{}, err
+	}
+	return val, nil
+}
+
+func (v *Vault) open(ctx context.Context, subject string, f *catalog.Field, record string, ver int, ct []byte, whole bool) (Value, error) {
+	pt, err := v.keys.Open(ctx, subject, ver, ct, aad(subject, f.Name, record, ver))
+	if err != nil {
+		if errors.Is(err, keys.ErrIntegrity) {
+			v.C.IntegrityFailures.Add(1)
+		}
+		return Value{}, mapKeyErr(err, f.Name)
+	}
+	v.C.Gets.Add(1)
+	val := Value{Field: f.Name, Record: record}
+	if whole {
+		v.C.Reveals.Add(1)
+		val.Text = string(pt)
+		return val, nil
+	}
+	masked, err := format.Mask(f.Mask, string(pt))
+	clear(pt)
+	if err != nil {
+		masked = "****"
+	}
+	val.Text, val.Masked = masked, true
+	return val, nil
+}
