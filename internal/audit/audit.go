@@ -177,6 +177,12 @@ func (l *Log) Append(ctx context.Context, tx *store.Tx, entries ...Entry) error 
 		canon = row.canonical(canon[:0])
 		sum := cryptox.Digest(l.suite, prev, canon)
 		prev = sum
+		h.hash = sum
+		if h.seq-h.cpSeq >= l.every {
+			if err := l.checkpoint(ctx, tx, &h, now); err != nil {
+				return err
+			}
+		}
 		args = append(args, row.seq, row.id, row.at, row.actor, row.action, row.subject, row.fields,
 			row.purpose, row.outcome, row.channel, row.detail, sum)
 		pending++
@@ -190,8 +196,7 @@ func (l *Log) Append(ctx context.Context, tx *store.Tx, entries ...Entry) error 
 	if err := flush(pending); err != nil {
 		return err
 	}
-	h.hash = prev
-	if h.seq-h.cpSeq >= l.every || now.Sub(time.UnixMicro(h.cpAt)) >= l.period {
+	if h.seq > h.cpSeq && now.Sub(time.UnixMicro(h.cpAt)) >= l.period {
 		if err := l.checkpoint(ctx, tx, &h, now); err != nil {
 			return err
 		}

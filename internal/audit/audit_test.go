@@ -1,0 +1,246 @@
+package audit_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"gigvault/internal/app"
+	"gigvault/internal/audit"
+	"gigvault/internal/store"
+	"gigvault/internal/testenv"
+)
+
+var ctx = context.Background()
+
+// seed writes n entries in batches, with a checkpoint every 50.
+func seed(t *testing.T, c *app.Core, n int) {
+	t.Helper()
+	for done := 0; done < n; {
+		batch := min(37, n-done)
+		es := make([]audit.Entry, batch)
+		for i := range es {
+			es[i] = audit.Entry{Actor: fmt.Sprintf("test:%d", (done+i)%7), Action: "pi.read", Subject: fmt.Sprintf("s%d", done+i),
+				Fields: []string{"mobile"}, Purpose: "job_matching", Channel: "test", Detail: map[string]string{"i": fmt.Sprint(done + i)}}
+		}
+		if err := c.DB.InTx(ctx, func(tx *store.Tx) error { return c.Audit.Append(ctx, tx, es...) }); err != nil {
+			t.Fatal(err)
+		}
+		done += batch
+	}
+}
+
+func open(t *testing.T, e testenv.Engine) *app.Core {
+	cfg := e.Config(t)
+	cfg.CheckpointEvery = 50
+	return testenv.Open(t, cfg)
+}
+
+// unlock drops the append-only triggers, as an attacker with database
+// access could; the chain must still expose what they then do.
+func unlock(t *testing.T, c *app.Core) {
+	t.Helper()
+	var stmts []string
+	if c.DB.Engine() == store.Postgres {
+		stmts = []string{`ALTER TABLE audit_entries DISABLE TRIGGER USER`, `ALTER TABLE audit_checkpoints DISABLE TRIGGER USER`}
+	} else {
+		for _, tr := range []string{"audit_entries_no_update", "audit_entries_no_delete", "audit_checkpoints_no_update", "audit_checkpoints_no_delete"} {
+			stmts = append(stmts, `DROP TRIGGER `+tr)
+		}
+	}
+	for _, s := range stmts {
+		if _, err := c.DB.Exec(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func exec(t *testing.T, c *app.Core, q string, args ...any) {
+	t.Helper()
+	if _, err := c.DB.Exec(ctx, q, args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+func verify(t *testing.T, c *app.Core) audit.Report {
+	t.Helper()
+	rep, err := c.Audit.Verify(ctx, c.DB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestCleanChainVerifies(t *testing.T) {
+	for _, e := range testenv.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			c := open(t, e)
+			seed(t, c, 500)
+			rep := verify(t, c)
+			if !rep.OK() || rep.Entries != 500 || rep.Checkpoints < 9 {
+				t.Fatalf("report = %+v %v", rep, rep.Problem)
+			}
+		})
+	}
+}
+
+func TestTriggersRefuseUpdateAndDelete(t *testing.T) {
+	for _, e := range testenv.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			c := open(t, e)
+			seed(t, c, 60)
+			for _, q := range []string{
+				`UPDATE audit_entries SET actor = 'x' WHERE seq = 3`,
+				`DELETE FROM audit_entries WHERE seq = 3`,
+				`UPDATE audit_checkpoints SET at = 0`,
+				`DELETE FROM audit_checkpoints`,
+			} {
+				if _, err := c.DB.Exec(ctx, q); err == nil || !strings.Contains(err.Error(), "append-only") {
+					t.Errorf("%s: err = %v, want append-only refusal", q, err)
+				}
+			}
+			if !verify(t, c).OK() {
+				t.Fatal("chain broken by refused statements")
+			}
+		})
+	}
+}
+
+// Tampering at a random position is detected and named, on both engines.
+func TestTamperingIsDetected(t *testing.T) {
+	const n = 300
+	seedRand := rand.Uint64()
+	t.Logf("position seed %d", seedRand)
+	rng := rand.New(rand.NewPCG(seedRand, 1))
+	type tamper struct {
+		name    string
+		do      func(t *testing.T, c *app.Core, k int64)
+		kind    string
+		wantSeq func(k int64) int64
+	}
+	same := func(k int64) int64 { return k }
+	cases := []tamper{
+		{"modify", func(t *testing.T, c *app.Core, k int64) {
+			exec(t, c, `UPDATE audit_entries SET purpose = 'marketing' WHERE seq = ?`, k)
+		}, "modified", same},
+		{"modify hash", func(t *testing.T, c *app.Core, k int64) {
+			exec(t, c, `UPDATE audit_entries SET hash = ? WHERE seq = ?`, make([]byte, 32), k)
+		}, "modified", same},
+		{"delete", func(t *testing.T, c *app.Core, k int64) {
+			exec(t, c, `DELETE FROM audit_entries WHERE seq = ?`, k)
+		}, "deleted", same},
+		{"reorder", func(t *testing.T, c *app.Core, k int64) {
+			exec(t, c, `UPDATE audit_entries SET seq = -1 WHERE seq = ?`, k)
+			exec(t, c, `UPDATE audit_entries SET seq = ? WHERE seq = ?`, k, k+1)
+			exec(t, c, `UPDATE audit_entries SET seq = ? WHERE seq = -1`, k+1)
+		}, "reordered", same},
+		{"insert with a forged hash", func(t *testing.T, c *app.Core, k int64) {
+			var prev []byte
+			if err := c.DB.QueryRow(ctx, `SELECT hash FROM audit_entries WHERE seq = ?`, k-1).Scan(&prev); err != nil {
+				t.Fatal(err)
+			}
+			exec(t, c, `UPDATE audit_entries SET seq = seq + 1000000 WHERE seq >= ?`, k)
+			exec(t, c, `UPDATE audit_entries SET seq = seq - 999999 WHERE seq >= 1000000`)
+			h := audit.ChainHash(c.Audit, prev, k, 1, "forged", "staff:evil", "pi.read", "s1", "mobile", "fraud", "ok", "api", "{}")
+			exec(t, c, `INSERT INTO audit_entries (seq, id, at, actor, action, subject_id, fields, purpose, outcome, channel, detail, hash)
+				VALUES (?, 'forged', 1, 'staff:evil', 'pi.read', 's1', 'mobile', 'fraud', 'ok', 'api', '{}', ?)`, k, h)
+		}, "inserted", same},
+		{"insert a copied entry", func(t *testing.T, c *app.Core, k int64) {
+			exec(t, c, `UPDATE audit_entries SET seq = seq + 1000000 WHERE seq >= ?`, k)
+			exec(t, c, `UPDATE audit_entries SET seq = seq - 999999 WHERE seq >= 1000000`)
+			exec(t, c, `INSERT INTO audit_entries (seq, id, at, actor, action, subject_id, fields, purpose, outcome, channel, detail, hash)
+				SELECT ?, id, at, actor, action, subject_id, fields, purpose, outcome, channel, detail, hash FROM audit_entries WHERE seq = 2`, k)
+		}, "inserted", same},
+	}
+	for _, e := range testenv.Engines(t) {
+		for _, tc := range cases {
+			t.Run(e.Name+"/"+tc.name, func(t *testing.T) {
+				c := open(t, e)
+				seed(t, c, n)
+				unlock(t, c)
+				k := int64(3 + rng.IntN(n-6))
+				tc.do(t, c, k)
+				rep := verify(t, c)
+				if rep.OK() {
+					t.Fatalf("tampering at %d not detected", k)
+				}
+				if rep.Problem.Kind != tc.kind || rep.Problem.Seq != tc.wantSeq(k) {
+					t.Fatalf("tampering at %d: problem = %v, want %s at %d", k, rep.Problem, tc.kind, tc.wantSeq(k))
+				}
+			})
+		}
+	}
+}
+
+// A forger who rewrites every hash after a change, and the head, is caught by
+// the signed checkpoints; a forged checkpoint signature is caught too.
+func TestCheckpointsCatchRewrittenChains(t *testing.T) {
+	for _, e := range testenv.Engines(t) {
+		t.Run(e.Name+"/rewrite", func(t *testing.T) {
+			c := open(t, e)
+			seed(t, c, 200)
+			unlock(t, c)
+			const k = 77
+			exec(t, c, `UPDATE audit_entries SET purpose = 'fraud' WHERE seq = ?`, k)
+			var prev []byte
+			if err := c.DB.QueryRow(ctx, `SELECT hash FROM audit_entries WHERE seq = ?`, k-1).Scan(&prev); err != nil {
+				t.Fatal(err)
+			}
+			for s := int64(k); s <= 200; s++ {
+				var id, actor, action, subj, fields, purpose, outcome, channel, detail string
+				var at int64
+				if err := c.DB.QueryRow(ctx, `SELECT at, id, actor, action, subject_id, fields, purpose, outcome, channel, detail FROM audit_entries WHERE seq = ?`, s).
+					Scan(&at, &id, &actor, &action, &subj, &fields, &purpose, &outcome, &channel, &detail); err != nil {
+					t.Fatal(err)
+				}
+				prev = audit.ChainHash(c.Audit, prev, s, at, id, actor, action, subj, fields, purpose, outcome, channel, detail)
+				exec(t, c, `UPDATE audit_entries SET hash = ? WHERE seq = ?`, prev, s)
+			}
+			exec(t, c, `UPDATE audit_head SET hash = ?`, prev)
+			rep := verify(t, c)
+			if rep.OK() || rep.Problem.Kind != "checkpoint_mismatch" || rep.Problem.Seq != 100 {
+				t.Fatalf("problem = %v, want checkpoint_mismatch at 100", rep.Problem)
+			}
+		})
+		t.Run(e.Name+"/signature", func(t *testing.T) {
+			c := open(t, e)
+			seed(t, c, 200)
+			unlock(t, c)
+			var sig []byte
+			if err := c.DB.QueryRow(ctx, `SELECT signature FROM audit_checkpoints WHERE seq = 150`).Scan(&sig); err != nil {
+				t.Fatal(err)
+			}
+			sig[len(sig)-1] ^= 1
+			exec(t, c, `UPDATE audit_checkpoints SET signature = ? WHERE seq = 150`, sig)
+			rep := verify(t, c)
+			if rep.OK() || rep.Problem.Kind != "checkpoint_signature" || rep.Problem.Seq != 150 {
+				t.Fatalf("problem = %v, want checkpoint_signature at 150", rep.Problem)
+			}
+		})
+		t.Run(e.Name+"/truncate tail", func(t *testing.T) {
+			c := open(t, e)
+			seed(t, c, 200)
+			unlock(t, c)
+			exec(t, c, `DELETE FROM audit_entries WHERE seq > 180`)
+			rep := verify(t, c)
+			if rep.OK() || rep.Problem.Kind != "deleted" || rep.Problem.Seq != 181 {
+				t.Fatalf("problem = %v, want deleted at 181", rep.Problem)
+			}
+		})
+	}
+}
+
+func TestEntriesNeverCarryValues(t *testing.T) {
+	c := open(t, testenv.Engines(t)[0])
+	es, err := audit.Search(ctx, c.DB, audit.Filter{})
+	if err != nil || len(es) != 0 {
+		t.Fatalf("fresh log: %v, %v", es, err)
+	}
+	seed(t, c, 10)
+	es, err = audit.Search(ctx, c.DB, audit.Filter{Actor: "test:3"})
+	if err != nil || len(es) != 1 || es[0].Fields[0] != "mobile" || es[0].Subject != "s3" {
+		t.Fatalf("search = %+v, %v", es, err)
+	}
+}

@@ -1,0 +1,125 @@
+package vault_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gigvault/internal/audit"
+	"gigvault/internal/errs"
+	"gigvault/internal/keys"
+	"gigvault/internal/store"
+	"gigvault/internal/testenv"
+	"gigvault/internal/vault"
+)
+
+// After erase, a copy of the database taken before the erase cannot yield
+// that subject's values with the keys that remain (ENC-5, RET-4).
+func TestEraseDefeatsOldCopies(t *testing.T) {
+	for _, e := range testenv.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			cfg := e.Config(t)
+			c := testenv.Open(t, cfg)
+			a, b := newSubject(t, c), newSubject(t, c)
+			items := []vault.Item{
+				{Field: "mobile", Value: "15312342212"},
+				{Field: "id_number", Value: "11010519491231002X"},
+				{Field: "search_keyword", Record: "1", Value: "服务员"},
+			}
+			must(t, c.Vault.Put(ctx, actor, "account_registration", a, items...))
+			must(t, c.Vault.Put(ctx, actor, "account_registration", b, items...))
+			var wrappedDEK []byte
+			if err := c.KMS.QueryRow(ctx, `SELECT wrapped FROM kms_deks WHERE subject_id = ?`, a).Scan(&wrappedDEK); err != nil {
+				t.Fatal(err)
+			}
+
+			// The copy taken before the erase.
+			backup := filepath.Join(t.TempDir(), "before.db")
+			if c.DB.Engine() == store.SQLite {
+				if _, err := c.DB.Exec(ctx, `VACUUM INTO '`+backup+`'`); err != nil {
+					t.Fatal(err)
+				}
+			} else if _, err := c.DB.Exec(ctx, `CREATE TABLE snap_pi AS SELECT * FROM pi_values`); err != nil {
+				t.Fatal(err)
+			}
+
+			rep, err := c.Vault.Erase(ctx, actor, "deletion_request", a, "test")
+			if err != nil || rep.Rows != 3 {
+				t.Fatalf("erase = %+v, %v", rep, err)
+			}
+			if _, err := c.Vault.Get(ctx, actor, "account_registration", a, "mobile", "", nil); !errs.Is(err, errs.Erased) {
+				t.Fatalf("get after erase: %v, want erased", err)
+			}
+			// Restore the old rows from the copy into the live database.
+			if c.DB.Engine() == store.SQLite {
+				for _, q := range []string{`ATTACH DATABASE '` + backup + `' AS old`,
+					`INSERT INTO pi_values SELECT * FROM old.pi_values WHERE subject_id = '` + a + `'`, `DETACH DATABASE old`} {
+					if _, err := c.DB.Exec(ctx, q); err != nil {
+						t.Fatalf("%s: %v", q, err)
+					}
+				}
+			} else if _, err := c.DB.Exec(ctx, `INSERT INTO pi_values SELECT * FROM snap_pi WHERE subject_id = ?`, a); err != nil {
+				t.Fatal(err)
+			}
+			// With the keys that remain — this keyring and a fresh one — nothing opens.
+			root, _ := keys.LoadRoot(keys.RootConfig{Value: testenv.TestKey})
+			fresh, err := keys.Open(ctx, c.KMS, c.Suite, root, keys.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, kr := range []*keys.Keyring{c.Keys, fresh} {
+				v := vault.New(c.DB, kr, c.Catalog, c.Audit, c.Clock)
+				for _, it := range items {
+					_, err := v.Get(ctx, actor, "account_registration", a, it.Field, it.Record, nil)
+					if !errs.Is(err, errs.Erased) {
+						t.Fatalf("restored %s: err = %v, want erased", it.Field, err)
+					}
+				}
+				var ct []byte
+				if err := c.DB.QueryRow(ctx, `SELECT ciphertext FROM pi_values WHERE subject_id = ? AND field = 'mobile'`, a).Scan(&ct); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := kr.Open(ctx, a, 1, ct, nil); !errors.Is(err, keys.ErrErased) {
+					t.Fatalf("raw open of restored ciphertext: %v", err)
+				}
+			}
+			// The other subject is untouched.
+			if got, err := c.Vault.Get(ctx, actor, "account_registration", b, "mobile", "", nil); err != nil || got.Text != "153****2212" {
+				t.Fatalf("other subject: %+v, %v", got, err)
+			}
+			// The destroyed key's bytes are gone from the key store, files included.
+			var still []byte
+			if err := c.KMS.QueryRow(ctx, `SELECT wrapped FROM kms_deks WHERE subject_id = ?`, a).Scan(&still); err != nil || still != nil {
+				t.Fatalf("wrapped DEK after erase = %x, %v", still, err)
+			}
+			if c.DB.Engine() == store.SQLite {
+				for _, f := range []string{"keys.db", "keys.db-wal"} {
+					raw, err := os.ReadFile(filepath.Join(cfg.DataDir, f))
+					if err != nil && !os.IsNotExist(err) {
+						t.Fatal(err)
+					}
+					if bytes.Contains(raw, wrappedDEK) {
+						t.Fatalf("%s still holds the destroyed data key", f)
+					}
+				}
+			}
+			// The erasure is audited by field and method, and the chain verifies.
+			es, err := audit.Search(ctx, c.DB, audit.Filter{Subject: a, Action: "pi.erase"})
+			if err != nil || len(es) != 1 || es[0].Detail["rows"] != "3" || es[0].Detail["tool"] != "test" || len(es[0].Fields) != 3 {
+				t.Fatalf("erase entry = %+v, %v", es, err)
+			}
+			if r, err := c.Audit.Verify(ctx, c.DB, nil); err != nil || !r.OK() {
+				t.Fatalf("verify = %+v, %v", r, err)
+			}
+			// Erase is idempotent; putting for an erased subject is refused.
+			if _, err := c.Vault.Erase(ctx, actor, "deletion_request", a, "test"); err != nil {
+				t.Fatalf("second erase: %v", err)
+			}
+			if err := c.Vault.Put(ctx, actor, "account_registration", a, items[0]); !errs.Is(err, errs.Erased) {
+				t.Fatalf("put after erase: %v", err)
+			}
+		})
+	}
+}
