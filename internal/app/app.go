@@ -173,9 +173,15 @@ func Open(ctx context.Context, cfg Config) (*Core, error) {
 	return c, nil
 }
 
-// Close releases both databases.
+// Close signs a last audit checkpoint over anything appended since the
+// previous one, then releases both databases.
 func (c *Core) Close() error {
 	var err error
+	if c.Audit != nil && c.DB != nil {
+		if cerr := c.Audit.Checkpoint(context.Background(), c.DB); cerr != nil {
+			c.Log.Warn("final audit checkpoint failed", "err", cerr)
+		}
+	}
 	if c.DB != nil {
 		err = c.DB.Close()
 	}
@@ -184,4 +190,3 @@ func (c *Core) Close() error {
 	}
 	return err
 }
-

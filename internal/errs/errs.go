@@ -83,4 +83,3 @@ func As(err error) *Error {
 
 // Is reports whether err carries code.
 func Is(err error, code Code) bool { return CodeOf(err) == code }
-

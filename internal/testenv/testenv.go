@@ -22,7 +22,7 @@ import (
 
 // Engine is one database engine to run a test on.
 type Engine struct {
-	Name string // "sqlite" or "postgres"
+	Name  string // "sqlite" or "postgres"
 	pgURL string
 }
 
