@@ -156,20 +156,22 @@ func TestTamperingIsDetected(t *testing.T) {
 	}
 	for _, e := range testenv.Engines(t) {
 		for _, tc := range cases {
-			t.Run(e.Name+"/"+tc.name, func(t *testing.T) {
-				c := open(t, e)
-				seed(t, c, n)
-				unlock(t, c)
-				k := int64(3 + rng.IntN(n-6))
-				tc.do(t, c, k)
-				rep := verify(t, c)
-				if rep.OK() {
-					t.Fatalf("tampering at %d not detected", k)
-				}
-				if rep.Problem.Kind != tc.kind || rep.Problem.Seq != tc.wantSeq(k) {
-					t.Fatalf("tampering at %d: problem = %v, want %s at %d", k, rep.Problem, tc.kind, tc.wantSeq(k))
-				}
-			})
+			// A random position, and one that a signed checkpoint covers.
+			for _, k := range []int64{int64(3 + rng.IntN(n-6)), 150} {
+				t.Run(fmt.Sprintf("%s/%s/%d", e.Name, tc.name, k), func(t *testing.T) {
+					c := open(t, e)
+					seed(t, c, n)
+					unlock(t, c)
+					tc.do(t, c, k)
+					rep := verify(t, c)
+					if rep.OK() {
+						t.Fatalf("tampering at %d not detected", k)
+					}
+					if rep.Problem.Kind != tc.kind || rep.Problem.Seq != tc.wantSeq(k) {
+						t.Fatalf("tampering at %d: problem = %v, want %s at %d", k, rep.Problem, tc.kind, tc.wantSeq(k))
+					}
+				})
+			}
 		}
 	}
 }

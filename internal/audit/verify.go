@@ -91,15 +91,22 @@ func (l *Log) Verify(ctx context.Context, db *store.DB, progress func(done, tota
 		}
 		for i := range batch {
 			r := &batch[i]
-			if !v.check(r) {
+			ok := v.matches(r)
+			cp, isCP := bySeq[r.seq]
+			cpBad := ok && isCP && !bytes.Equal(cp.hash, r.hash)
+			if !ok || cpBad {
 				var nxt *row
 				if i+1 < len(batch) {
 					nxt = &batch[i+1]
-				} else if b, ok := next(); ok && len(b) > 0 {
+				} else if b, more := next(); more && len(b) > 0 {
 					pendingNext = b
 					nxt = &b[0]
 				}
-				rep.Problem = v.classify(r, nxt)
+				p := v.classify(r, nxt)
+				if cpBad && p.Kind == "modified" {
+					p = &Problem{r.seq, "checkpoint_mismatch", "the signed checkpoint does not match this entry: the chain up to here was rewritten"}
+				}
+				rep.Problem = p
 				rep.Entries = v.count
 				rep.LastSeq = v.expected - 1
 				cancel()
@@ -107,15 +114,8 @@ func (l *Log) Verify(ctx context.Context, db *store.DB, progress func(done, tota
 				<-readErr
 				return rep, nil
 			}
-			if cp, ok := bySeq[r.seq]; ok {
-				if !bytes.Equal(cp.hash, r.hash) {
-					rep.Problem = &Problem{r.seq, "checkpoint_mismatch", "the signed checkpoint does not match this entry: the chain up to here was rewritten"}
-					rep.Entries = v.count
-					cancel()
-					drain(batches)
-					<-readErr
-					return rep, nil
-				}
+			v.advance(r)
+			if isCP {
 				rep.Signed = r.seq
 			}
 		}
@@ -233,17 +233,16 @@ func (v *verifier) digest(prev []byte, r *row, seq int64) []byte {
 	return v.sum
 }
 
-func (v *verifier) check(r *row) bool {
-	if r.seq != v.expected {
-		return false
-	}
-	if !bytes.Equal(v.digest(v.prev1, r, r.seq), r.hash) {
-		return false
-	}
+// matches reports whether r is the next entry of the chain.
+func (v *verifier) matches(r *row) bool {
+	return r.seq == v.expected && bytes.Equal(v.digest(v.prev1, r, r.seq), r.hash)
+}
+
+// advance moves past r, which matched.
+func (v *verifier) advance(r *row) {
 	v.prev2, v.prev1 = v.prev1, r.hash
 	v.expected++
 	v.count++
-	return true
 }
 
 // classify names what happened at the first entry that failed.

@@ -63,15 +63,15 @@ func parseMaskSpec(spec string) (maskSpec, *Error) {
 // Mask returns v masked by spec (see ValidateMaskSpec), counting in runes so
 // that Chinese text is cut between characters:
 //
-//   - keep:F:L  the first F and last L runes around Stars: 153****2212. A value
-//     of F+L runes or fewer becomes Stars, since keeping would show all of it.
-//   - name      the first rune, then one star per other rune: 张**; 张 → *.
-//   - email     the first rune of the local part, ***, then @domain: z***@163.com.
-//   - year      the year of a date or year-month: 1990-**, 1990-**-**, 1990年**月.
-//   - area      the province and city of an address, then Stars: 福建省福州市****.
-//   - truncate:N the first N runes, then …; shorter values are unchanged.
-//   - redact    Stars.
-//   - none      v unchanged.
+//   - keep:F:L — the first F and last L runes around Stars: 153****2212. A
+//     value of F+L runes or fewer becomes Stars, as keeping would show all of it.
+//   - name — the first rune, then one star per other rune: 张**; 张 → *.
+//   - email — the first rune of the local part, ***, then @domain: z***@163.com.
+//   - year — the year of a date or year-month: 1990-**, 1990-**-**, 1990年**月.
+//   - area — the province and city of an address, then Stars: 福建省福州市****.
+//   - truncate:N — the first N runes, then …; shorter values are unchanged.
+//   - redact — Stars.
+//   - none — v unchanged.
 //
 // Apart from none, surrounding white space is removed first and an empty value
 // becomes Stars. Mask returns an error only for a bad spec; the error does not

@@ -58,8 +58,9 @@ func init() {
 	}
 }
 
-// Validate reports whether v is a valid value of kind k. Surrounding white
-// space is ignored, as Normalize removes it.
+// Validate reports whether v is a valid value of kind k. Surrounding spaces
+// are ignored, as Normalize removes them; newlines and tabs count as control
+// characters except in text and json.
 //
 // A non-nil error is always an *Error; its text never contains v.
 func Validate(k Kind, v string) error {

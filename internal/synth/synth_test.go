@@ -29,7 +29,7 @@ func TestValueValidates(t *testing.T) {
 				}
 				distinct[v] = true
 			}
-			if min := 2; len(distinct) < min {
+			if len(distinct) < 2 {
 				t.Errorf("only %d distinct values in %d draws", len(distinct), draws)
 			}
 		})
