@@ -16,7 +16,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,8 +25,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
-
 	"gigvault/internal/clock"
 	"gigvault/internal/cryptox"
 	"gigvault/internal/store"
@@ -35,8 +32,7 @@ import (
 
 // Entry is one audited event.
 type Entry struct {
-	Seq     int64
-	ID      string
+	Seq     int64 // the entry's ID: its place in the chain
 	At      time.Time
 	Actor   string   // who: "staff:…", "worker:…", "system:retention", "cli:demo-seed"
 	Action  string   // what: "pi.put", "pi.read", "pi.erase", "keys.rotate", "auth.login" …
@@ -122,7 +118,7 @@ func (l *Log) lockHead(ctx context.Context, tx *store.Tx) (head, error) {
 	return h, nil
 }
 
-const insertCols = 12
+const insertCols = 7
 
 // Append chains entries into the log inside tx, the transaction of the
 // change they describe, so the change and its record commit or fail together.
@@ -130,7 +126,7 @@ func (l *Log) Append(ctx context.Context, tx *store.Tx, entries ...Entry) error 
 	if len(entries) == 0 {
 		return nil
 	}
-	h, err := l.lockHead(ctx, tx)
+	h, err := l.txHead(ctx, tx)
 	if err != nil {
 		return err
 	}
@@ -144,7 +140,7 @@ func (l *Log) Append(ctx context.Context, tx *store.Tx, entries ...Entry) error 
 			return nil
 		}
 		q := insertSQL(n)
-		if _, err := tx.Exec(ctx, q, args...); err != nil {
+		if _, err := tx.ExecHot(ctx, q, args...); err != nil {
 			return fmt.Errorf("audit: append: %w", err)
 		}
 		args = args[:0]
@@ -158,13 +154,6 @@ func (l *Log) Append(ctx context.Context, tx *store.Tx, entries ...Entry) error 
 		if e.At.IsZero() {
 			e.At = now
 		}
-		if e.ID == "" {
-			id, err := uuid.NewV7()
-			if err != nil {
-				return fmt.Errorf("audit: entry id: %w", err)
-			}
-			e.ID = id.String()
-		}
 		if e.Outcome == "" {
 			e.Outcome = "ok"
 		}
@@ -172,19 +161,18 @@ func (l *Log) Append(ctx context.Context, tx *store.Tx, entries ...Entry) error 
 		if err != nil {
 			return err
 		}
-		fields := strings.Join(e.Fields, ",")
-		row := rowOf(e, fields, detail)
+		row := row{seq: e.Seq, at: e.At.UnixMicro(), actor: e.Actor, action: e.Action, subject: e.Subject,
+			body: encodeBody(strings.Join(e.Fields, ","), e.Purpose, e.Outcome, e.Channel, detail)}
 		canon = row.canonical(canon[:0])
 		sum := cryptox.Digest(l.suite, prev, canon)
 		prev = sum
 		h.hash = sum
 		if h.seq-h.cpSeq >= l.every {
-			if err := l.checkpoint(ctx, tx, &h, now); err != nil {
+			if err := l.checkpoint(ctx, tx, h, now); err != nil {
 				return err
 			}
 		}
-		args = append(args, row.seq, row.id, row.at, row.actor, row.action, row.subject, row.fields,
-			row.purpose, row.outcome, row.channel, row.detail, sum)
+		args = append(args, row.seq, row.at, row.actor, row.action, row.subject, row.body, sum)
 		pending++
 		if pending == perStmt {
 			if err := flush(pending); err != nil {
@@ -197,16 +185,37 @@ func (l *Log) Append(ctx context.Context, tx *store.Tx, entries ...Entry) error 
 		return err
 	}
 	if h.seq > h.cpSeq && now.Sub(time.UnixMicro(h.cpAt)) >= l.period {
-		if err := l.checkpoint(ctx, tx, &h, now); err != nil {
+		if err := l.checkpoint(ctx, tx, h, now); err != nil {
 			return err
 		}
 	}
-	if _, err := tx.Exec(ctx, `UPDATE audit_head SET seq = ?, hash = ?, checkpoint_seq = ?, checkpoint_at = ? WHERE id = 1`,
-		h.seq, h.hash, h.cpSeq, h.cpAt); err != nil {
-		return fmt.Errorf("audit: advance chain head: %w", err)
-	}
 	l.appends.Add(uint64(len(entries)))
 	return nil
+}
+
+type headKey struct{}
+
+// txHead returns the chain head locked by this transaction, locking it on
+// the first append; the head row is written back once, just before commit,
+// so many appends in one transaction cost one read and one write of it.
+func (l *Log) txHead(ctx context.Context, tx *store.Tx) (*head, error) {
+	if h, ok := tx.Value(headKey{}).(*head); ok {
+		return h, nil
+	}
+	hv, err := l.lockHead(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	h := &hv
+	tx.Set(headKey{}, h)
+	tx.BeforeCommit(func() error {
+		if _, err := tx.ExecHot(ctx, `UPDATE audit_head SET seq = ?, hash = ?, checkpoint_seq = ?, checkpoint_at = ? WHERE id = 1`,
+			h.seq, h.hash, h.cpSeq, h.cpAt); err != nil {
+			return fmt.Errorf("audit: advance chain head: %w", err)
+		}
+		return nil
+	})
+	return h, nil
 }
 
 var insertCache [65]string
@@ -216,12 +225,12 @@ func insertSQL(n int) string {
 		return insertCache[n]
 	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO audit_entries (seq, id, at, actor, action, subject_id, fields, purpose, outcome, channel, detail, hash) VALUES `)
+	b.WriteString(`INSERT INTO audit_entries (seq, at, actor, action, subject_id, body, hash) VALUES `)
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?)")
 	}
 	return b.String()
 }
@@ -278,64 +287,15 @@ func (l *Log) checkpoint(ctx context.Context, tx *store.Tx, h *head, now time.Ti
 // does not keep an unsigned tail.
 func (l *Log) Checkpoint(ctx context.Context, db *store.DB) error {
 	return db.InTx(ctx, func(tx *store.Tx) error {
-		h, err := l.lockHead(ctx, tx)
+		h, err := l.txHead(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if h.seq == h.cpSeq {
 			return nil
 		}
-		if err := l.checkpoint(ctx, tx, &h, l.clk.Now()); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE audit_head SET checkpoint_seq = ?, checkpoint_at = ? WHERE id = 1`, h.cpSeq, h.cpAt)
-		if err != nil {
-			return fmt.Errorf("audit: advance checkpoint: %w", err)
-		}
-		return nil
+		return l.checkpoint(ctx, tx, h, l.clk.Now())
 	})
-}
-
-// row is an entry as stored.
-type row struct {
-	seq, at                                                               int64
-	id, actor, action, subject, fields, purpose, outcome, channel, detail string
-	hash                                                                  []byte
-}
-
-func rowOf(e *Entry, fields, detail string) row {
-	return row{
-		seq: e.Seq, at: e.At.UnixMicro(), id: e.ID, actor: e.Actor, action: e.Action, subject: e.Subject,
-		fields: fields, purpose: e.Purpose, outcome: e.Outcome, channel: e.Channel, detail: detail,
-	}
-}
-
-// canonical appends the entry's canonical encoding to dst: a version tag,
-// fixed-width integers and length-prefixed strings, so no two different
-// entries encode alike.
-func (r *row) canonical(dst []byte) []byte {
-	dst = append(dst, "GVA1"...)
-	dst = binary.BigEndian.AppendUint64(dst, uint64(r.seq))
-	dst = binary.BigEndian.AppendUint64(dst, uint64(r.at))
-	for _, s := range [...]string{r.id, r.actor, r.action, r.subject, r.fields, r.purpose, r.outcome, r.channel, r.detail} {
-		dst = binary.AppendUvarint(dst, uint64(len(s)))
-		dst = append(dst, s...)
-	}
-	return dst
-}
-
-func (r *row) entry() Entry {
-	e := Entry{
-		Seq: r.seq, ID: r.id, At: time.UnixMicro(r.at).UTC(), Actor: r.actor, Action: r.action,
-		Subject: r.subject, Purpose: r.purpose, Outcome: r.outcome, Channel: r.channel,
-	}
-	if r.fields != "" {
-		e.Fields = strings.Split(r.fields, ",")
-	}
-	if r.detail != "" && r.detail != "{}" {
-		_ = json.Unmarshal([]byte(r.detail), &e.Detail)
-	}
-	return e
 }
 
 // Filter selects entries for Search (AUD-5).
@@ -371,7 +331,7 @@ func Search(ctx context.Context, db store.Querier, f Filter) ([]Entry, error) {
 	if f.Limit <= 0 || f.Limit > 10000 {
 		f.Limit = 1000
 	}
-	q := `SELECT seq, id, at, actor, action, subject_id, fields, purpose, outcome, channel, detail, hash FROM audit_entries`
+	q := `SELECT seq, at, actor, action, subject_id, body, hash FROM audit_entries`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -387,20 +347,16 @@ func Search(ctx context.Context, db store.Querier, f Filter) ([]Entry, error) {
 		if err := scanRow(rows, &r); err != nil {
 			return nil, err
 		}
-		out = append(out, r.entry())
+		e, err := r.entry()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("audit: search: %w", err)
 	}
 	return out, nil
-}
-
-func scanRow(rows *sql.Rows, r *row) error {
-	if err := rows.Scan(&r.seq, &r.id, &r.at, &r.actor, &r.action, &r.subject, &r.fields, &r.purpose,
-		&r.outcome, &r.channel, &r.detail, &r.hash); err != nil {
-		return fmt.Errorf("audit: read entry: %w", err)
-	}
-	return nil
 }
 
 // SortedFields returns names sorted and de-duplicated, for stable entries.

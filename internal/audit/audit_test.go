@@ -123,7 +123,10 @@ func TestTamperingIsDetected(t *testing.T) {
 	same := func(k int64) int64 { return k }
 	cases := []tamper{
 		{"modify", func(t *testing.T, c *app.Core, k int64) {
-			exec(t, c, `UPDATE audit_entries SET purpose = 'marketing' WHERE seq = ?`, k)
+			exec(t, c, `UPDATE audit_entries SET body = ? WHERE seq = ?`, audit.Body("mobile", "marketing", "ok", "test", "{}"), k)
+		}, "modified", same},
+		{"modify a search column", func(t *testing.T, c *app.Core, k int64) {
+			exec(t, c, `UPDATE audit_entries SET actor = 'staff:innocent' WHERE seq = ?`, k)
 		}, "modified", same},
 		{"modify hash", func(t *testing.T, c *app.Core, k int64) {
 			exec(t, c, `UPDATE audit_entries SET hash = ? WHERE seq = ?`, make([]byte, 32), k)
@@ -143,15 +146,16 @@ func TestTamperingIsDetected(t *testing.T) {
 			}
 			exec(t, c, `UPDATE audit_entries SET seq = seq + 1000000 WHERE seq >= ?`, k)
 			exec(t, c, `UPDATE audit_entries SET seq = seq - 999999 WHERE seq >= 1000000`)
-			h := audit.ChainHash(c.Audit, prev, k, 1, "forged", "staff:evil", "pi.read", "s1", "mobile", "fraud", "ok", "api", "{}")
-			exec(t, c, `INSERT INTO audit_entries (seq, id, at, actor, action, subject_id, fields, purpose, outcome, channel, detail, hash)
-				VALUES (?, 'forged', 1, 'staff:evil', 'pi.read', 's1', 'mobile', 'fraud', 'ok', 'api', '{}', ?)`, k, h)
+			body := audit.Body("mobile", "fraud", "ok", "api", "{}")
+			h := audit.ChainHash(c.Audit, prev, k, 1, "staff:evil", "pi.read", "s1", body)
+			exec(t, c, `INSERT INTO audit_entries (seq, at, actor, action, subject_id, body, hash)
+				VALUES (?, 1, 'staff:evil', 'pi.read', 's1', ?, ?)`, k, body, h)
 		}, "inserted", same},
 		{"insert a copied entry", func(t *testing.T, c *app.Core, k int64) {
 			exec(t, c, `UPDATE audit_entries SET seq = seq + 1000000 WHERE seq >= ?`, k)
 			exec(t, c, `UPDATE audit_entries SET seq = seq - 999999 WHERE seq >= 1000000`)
-			exec(t, c, `INSERT INTO audit_entries (seq, id, at, actor, action, subject_id, fields, purpose, outcome, channel, detail, hash)
-				SELECT ?, id, at, actor, action, subject_id, fields, purpose, outcome, channel, detail, hash FROM audit_entries WHERE seq = 2`, k)
+			exec(t, c, `INSERT INTO audit_entries (seq, at, actor, action, subject_id, body, hash)
+				SELECT ?, at, actor, action, subject_id, body, hash FROM audit_entries WHERE seq = 2`, k)
 		}, "inserted", same},
 	}
 	for _, e := range testenv.Engines(t) {
@@ -185,19 +189,20 @@ func TestCheckpointsCatchRewrittenChains(t *testing.T) {
 			seed(t, c, 200)
 			unlock(t, c)
 			const k = 77
-			exec(t, c, `UPDATE audit_entries SET purpose = 'fraud' WHERE seq = ?`, k)
+			exec(t, c, `UPDATE audit_entries SET actor = 'staff:someone-else' WHERE seq = ?`, k)
 			var prev []byte
 			if err := c.DB.QueryRow(ctx, `SELECT hash FROM audit_entries WHERE seq = ?`, k-1).Scan(&prev); err != nil {
 				t.Fatal(err)
 			}
 			for s := int64(k); s <= 200; s++ {
-				var id, actor, action, subj, fields, purpose, outcome, channel, detail string
+				var actor, action, subj string
 				var at int64
-				if err := c.DB.QueryRow(ctx, `SELECT at, id, actor, action, subject_id, fields, purpose, outcome, channel, detail FROM audit_entries WHERE seq = ?`, s).
-					Scan(&at, &id, &actor, &action, &subj, &fields, &purpose, &outcome, &channel, &detail); err != nil {
+				var body []byte
+				if err := c.DB.QueryRow(ctx, `SELECT at, actor, action, subject_id, body FROM audit_entries WHERE seq = ?`, s).
+					Scan(&at, &actor, &action, &subj, &body); err != nil {
 					t.Fatal(err)
 				}
-				prev = audit.ChainHash(c.Audit, prev, s, at, id, actor, action, subj, fields, purpose, outcome, channel, detail)
+				prev = audit.ChainHash(c.Audit, prev, s, at, actor, action, subj, body)
 				exec(t, c, `UPDATE audit_entries SET hash = ? WHERE seq = ?`, prev, s)
 			}
 			exec(t, c, `UPDATE audit_head SET hash = ?`, prev)
@@ -244,5 +249,39 @@ func TestEntriesNeverCarryValues(t *testing.T) {
 	es, err = audit.Search(ctx, c.DB, audit.Filter{Actor: "test:3"})
 	if err != nil || len(es) != 1 || es[0].Fields[0] != "mobile" || es[0].Subject != "s3" {
 		t.Fatalf("search = %+v, %v", es, err)
+	}
+}
+
+// Verification runs in parallel ranges on large chains: tampering at and
+// around the range boundary is still found and named.
+func TestTamperingAcrossVerifyRanges(t *testing.T) {
+	const n = 24000 // two ranges: 1..12000 and 12001..24000
+	for _, k := range []int64{11999, 12000, 12001, 23999} {
+		t.Run(fmt.Sprint(k), func(t *testing.T) {
+			c := open(t, testenv.Engines(t)[0])
+			for done := 0; done < n; done += 4000 {
+				es := make([]audit.Entry, 4000)
+				for i := range es {
+					es[i] = audit.Entry{Actor: "test", Action: "pi.read", Subject: fmt.Sprint(done + i), Channel: "test"}
+				}
+				if err := c.DB.InTx(ctx, func(tx *store.Tx) error { return c.Audit.Append(ctx, tx, es...) }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if rep := verify(t, c); !rep.OK() || rep.Entries != n {
+				t.Fatalf("clean: %+v %v", rep, rep.Problem)
+			}
+			unlock(t, c)
+			exec(t, c, `UPDATE audit_entries SET subject_id = 'someone-else' WHERE seq = ?`, k)
+			rep := verify(t, c)
+			if rep.OK() || rep.Problem.Seq != k || rep.Problem.Kind != "modified" {
+				t.Fatalf("modify at %d: %v", k, rep.Problem)
+			}
+			exec(t, c, `DELETE FROM audit_entries WHERE seq = ?`, k)
+			rep = verify(t, c)
+			if rep.OK() || rep.Problem.Seq != k || rep.Problem.Kind != "deleted" {
+				t.Fatalf("delete at %d: %v", k, rep.Problem)
+			}
+		})
 	}
 }

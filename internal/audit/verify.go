@@ -3,8 +3,12 @@ package audit
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"hash"
+	"sync"
+	"sync/atomic"
 
 	"gigvault/internal/store"
 )
@@ -25,7 +29,7 @@ type Report struct {
 	Entries     int64
 	Checkpoints int
 	LastSeq     int64
-	Signed      int64 // entries covered by a verified checkpoint
+	Signed      int64 // the last entry covered by a verified checkpoint
 	Problem     *Problem
 }
 
@@ -39,9 +43,14 @@ type checkpointRow struct {
 	sig     []byte
 }
 
+// verifyWorkers is how many ranges of the chain are checked at once. Every
+// entry is checked against the stored hash of the one before it, so ranges
+// are independent; two match this machine's two cores.
+const verifyWorkers = 2
+
 // Verify recomputes the whole chain and checks every checkpoint signature.
-// It stops at the first problem and names it. progress, when set, is called
-// with entries done and the total.
+// It reports the first problem (the lowest sequence number) and names it.
+// progress, when set, is called with entries done and the total.
 func (l *Log) Verify(ctx context.Context, db *store.DB, progress func(done, total int64)) (Report, error) {
 	var rep Report
 	cps, err := loadCheckpoints(ctx, db)
@@ -49,7 +58,7 @@ func (l *Log) Verify(ctx context.Context, db *store.DB, progress func(done, tota
 		return rep, err
 	}
 	rep.Checkpoints = len(cps)
-	bySeq := make(map[int64]checkpointRow, len(cps))
+	bySeq := make(map[int64][]byte, len(cps))
 	for _, cp := range cps {
 		v, ok := l.signer.AuditVerifier(cp.keyID)
 		if !ok {
@@ -60,77 +69,64 @@ func (l *Log) Verify(ctx context.Context, db *store.DB, progress func(done, tota
 			rep.Problem = &Problem{cp.seq, "checkpoint_signature", "checkpoint signature does not verify"}
 			return rep, nil
 		}
-		bySeq[cp.seq] = cp
+		bySeq[cp.seq] = cp.hash
 	}
 	var total int64
 	if err := db.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_entries`).Scan(&total); err != nil {
 		return rep, fmt.Errorf("audit: verify: %w", err)
 	}
 
-	batches := make(chan []row, 4)
-	readErr := make(chan error, 1)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() { readErr <- readRows(ctx, db, batches) }()
-
-	v := verifier{h: l.suite.NewHash(), prev1: l.genesis(), expected: 1}
-	var pendingNext []row
-	next := func() ([]row, bool) {
-		if pendingNext != nil {
-			b := pendingNext
-			pendingNext = nil
-			return b, true
-		}
-		b, ok := <-batches
-		return b, ok
-	}
-	for {
-		batch, ok := next()
-		if !ok {
-			break
-		}
-		for i := range batch {
-			r := &batch[i]
-			ok := v.matches(r)
-			cp, isCP := bySeq[r.seq]
-			cpBad := ok && isCP && !bytes.Equal(cp.hash, r.hash)
-			if !ok || cpBad {
-				var nxt *row
-				if i+1 < len(batch) {
-					nxt = &batch[i+1]
-				} else if b, more := next(); more && len(b) > 0 {
-					pendingNext = b
-					nxt = &b[0]
-				}
-				p := v.classify(r, nxt)
-				if cpBad && p.Kind == "modified" {
-					p = &Problem{r.seq, "checkpoint_mismatch", "the signed checkpoint does not match this entry: the chain up to here was rewritten"}
-				}
-				rep.Problem = p
-				rep.Entries = v.count
-				rep.LastSeq = v.expected - 1
-				cancel()
-				drain(batches)
-				<-readErr
-				return rep, nil
-			}
-			v.advance(r)
-			if isCP {
-				rep.Signed = r.seq
-			}
-		}
+	// Split [1, total] into ranges checked in parallel.
+	var done atomic.Int64
+	var progMu sync.Mutex
+	report := func(n int64) {
+		d := done.Add(n)
 		if progress != nil {
-			progress(v.count, total)
+			progMu.Lock()
+			progress(d, total)
+			progMu.Unlock()
 		}
 	}
-	if err := <-readErr; err != nil {
-		return rep, err
+	workers := verifyWorkers
+	if total < 10000 {
+		workers = 1
 	}
-	rep.Entries = v.count
-	rep.LastSeq = v.expected - 1
+	span := (total + int64(workers) - 1) / int64(max(workers, 1))
+	results := make([]rangeResult, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		from, to := int64(w)*span+1, min(int64(w+1)*span, total)
+		if w == workers-1 {
+			to = total
+		}
+		wg.Add(1)
+		go func(w int, from, to int64) {
+			defer wg.Done()
+			results[w] = l.verifyRange(ctx, db, from, to, bySeq, report)
+		}(w, from, to)
+	}
+	wg.Wait()
+	var lastHash []byte
+	for _, r := range results {
+		if r.err != nil {
+			return rep, r.err
+		}
+		rep.Entries += r.count
+		if r.signed > rep.Signed {
+			rep.Signed = r.signed
+		}
+		if r.problem != nil && rep.Problem == nil {
+			rep.Problem = r.problem // results are in sequence order: the first is the lowest
+		}
+		lastHash = r.last
+	}
+	rep.LastSeq = total
+	if rep.Problem != nil {
+		return rep, nil
+	}
 	for _, cp := range cps {
-		if cp.seq > rep.LastSeq {
-			rep.Problem = &Problem{rep.LastSeq + 1, "deleted", fmt.Sprintf("a signed checkpoint covers entry %d but the chain ends at %d: entries were removed from the end", cp.seq, rep.LastSeq)}
+		if cp.seq > total {
+			rep.Problem = &Problem{total + 1, "deleted", fmt.Sprintf("a signed checkpoint covers entry %d but the chain ends at %d: entries were removed from the end", cp.seq, total)}
 			return rep, nil
 		}
 	}
@@ -139,15 +135,119 @@ func (l *Log) Verify(ctx context.Context, db *store.DB, progress func(done, tota
 	if err := db.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
 		return rep, fmt.Errorf("audit: verify: read chain head: %w", err)
 	}
-	if headSeq != rep.LastSeq || !bytes.Equal(headHash, v.prev1) {
-		rep.Problem = &Problem{min(headSeq, rep.LastSeq) + 1, "head_mismatch", fmt.Sprintf("the chain head says %d entries, the table holds %d: entries were removed from or added to the end", headSeq, rep.LastSeq)}
+	if total == 0 {
+		lastHash = l.genesis()
+	}
+	if headSeq != total || !bytes.Equal(headHash, lastHash) {
+		rep.Problem = &Problem{min(headSeq, total) + 1, "head_mismatch", fmt.Sprintf("the chain head says %d entries, the table holds %d: entries were removed from or added to the end", headSeq, total)}
 	}
 	return rep, nil
 }
 
-func drain(c <-chan []row) {
-	for range c {
+type rangeResult struct {
+	count, signed int64
+	last          []byte
+	problem       *Problem
+	err           error
+}
+
+// verifyRange checks entries from..to, reading one entry past to as
+// look-ahead for classifying a problem at the end of the range.
+func (l *Log) verifyRange(ctx context.Context, db *store.DB, from, to int64, checkpoints map[int64][]byte, report func(int64)) rangeResult {
+	var res rangeResult
+	if from > to {
+		return res
 	}
+	v := verifier{h: l.suite.NewHash(), expected: from}
+	// The stored hashes just before the range stand in for the chain so far.
+	var err error
+	if v.prev1, err = storedHash(ctx, db, from-1, l.genesis()); err != nil {
+		res.err = err
+		return res
+	}
+	if from > 1 {
+		if v.prev2, err = storedHash(ctx, db, from-2, l.genesis()); err != nil {
+			res.err = err
+			return res
+		}
+	}
+	rows, err := db.Query(ctx, `SELECT `+rowColumns+` FROM audit_entries WHERE seq >= ? AND seq <= ? ORDER BY seq`, from, to+1)
+	if err != nil {
+		res.err = fmt.Errorf("audit: verify: read entries: %w", err)
+		return res
+	}
+	defer rows.Close()
+	var cur, next row
+	have, pending := false, int64(0)
+	advance := func() bool {
+		if !rows.Next() {
+			return false
+		}
+		if err := scanRow(rows, &next); err != nil {
+			res.err = err
+			return false
+		}
+		return true
+	}
+	have = advance()
+	for have && res.err == nil {
+		cur, next = next, row{}
+		have = advance()
+		if cur.seq > to {
+			break
+		}
+		var nxt *row
+		if have {
+			nxt = &next
+		}
+		ok := v.matches(&cur)
+		cpHash, isCP := checkpoints[cur.seq]
+		cpBad := ok && isCP && !bytes.Equal(cpHash, cur.hash)
+		if !ok || cpBad {
+			p := v.classify(&cur, nxt)
+			if cpBad && p.Kind == "modified" {
+				p = &Problem{cur.seq, "checkpoint_mismatch", "the signed checkpoint does not match this entry: the chain up to here was rewritten"}
+			}
+			res.problem = p
+			break
+		}
+		v.advance(&cur)
+		if isCP {
+			res.signed = cur.seq
+		}
+		if pending++; pending == 4096 {
+			report(pending)
+			pending = 0
+		}
+	}
+	report(pending)
+	if res.err == nil {
+		res.err = rows.Err()
+		if res.err != nil {
+			res.err = fmt.Errorf("audit: verify: read entries: %w", res.err)
+		}
+	}
+	res.count = v.count
+	res.last = v.prev1
+	if res.problem == nil && res.err == nil && v.expected != to+1 {
+		res.problem = &Problem{v.expected, "deleted", fmt.Sprintf("entries %d to %d are missing", v.expected, to)}
+	}
+	return res
+}
+
+func storedHash(ctx context.Context, db *store.DB, seq int64, genesis []byte) ([]byte, error) {
+	if seq <= 0 {
+		return genesis, nil
+	}
+	var h []byte
+	err := db.QueryRow(ctx, `SELECT hash FROM audit_entries WHERE seq = ?`, seq).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return genesis, nil // missing: the range before reports it
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit: verify: %w", err)
+	}
+	return h, nil
 }
 
 func loadCheckpoints(ctx context.Context, db *store.DB) ([]checkpointRow, error) {
@@ -170,49 +270,7 @@ func loadCheckpoints(ctx context.Context, db *store.DB) ([]checkpointRow, error)
 	return out, nil
 }
 
-const verifyBatch = 4096
-
-// readRows streams the chain in sequence order, in batches, so scanning and
-// hashing run on both cores.
-func readRows(ctx context.Context, db *store.DB, out chan<- []row) error {
-	defer close(out)
-	rows, err := db.Query(ctx, `SELECT seq, id, at, actor, action, subject_id, fields, purpose, outcome, channel, detail, hash
-		FROM audit_entries ORDER BY seq`)
-	if err != nil {
-		return fmt.Errorf("audit: verify: read entries: %w", err)
-	}
-	defer rows.Close()
-	batch := make([]row, 0, verifyBatch)
-	for rows.Next() {
-		batch = append(batch, row{})
-		if err := scanRow(rows, &batch[len(batch)-1]); err != nil {
-			return err
-		}
-		if len(batch) == verifyBatch {
-			select {
-			case out <- batch:
-			case <-ctx.Done():
-				return nil
-			}
-			batch = make([]row, 0, verifyBatch)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("audit: verify: read entries: %w", err)
-	}
-	if len(batch) > 0 {
-		select {
-		case out <- batch:
-		case <-ctx.Done():
-		}
-	}
-	return nil
-}
-
-// verifier walks the chain keeping the last two hashes.
+// verifier walks a range of the chain keeping the last two hashes.
 type verifier struct {
 	h            hash.Hash
 	buf, sum     []byte

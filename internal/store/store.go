@@ -128,7 +128,7 @@ func openSQLite(ctx context.Context, cfg Config, schema Schema) (*DB, error) {
 	}
 	// secure_delete overwrites deleted content with zeros, so erased rows and
 	// destroyed keys do not linger in free pages (ENC-5).
-	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_pragma=synchronous(" + sync + ")"
+	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_pragma=cache_size(-65536)&_pragma=temp_store(memory)&_pragma=synchronous(" + sync + ")"
 	wdsn := "file:" + cfg.Path + "?_pragma=journal_mode(WAL)&" + common + "&_txlock=immediate"
 	w, err := sql.Open("sqlite", wdsn)
 	if err != nil {
@@ -358,9 +358,29 @@ func (db *DB) Engine() Engine { return db.engine }
 
 // Tx is a write transaction with the same placeholder rewriting as DB.
 type Tx struct {
-	tx     *sql.Tx
-	engine Engine
+	tx           *sql.Tx
+	engine       Engine
+	stmts        map[string]*sql.Stmt
+	values       map[any]any
+	beforeCommit []func() error
 }
+
+// Value returns what Set stored under key in this transaction, or nil.
+// Packages use it to carry per-transaction state, such as the audit chain
+// head they have locked, across calls.
+func (t *Tx) Value(key any) any { return t.values[key] }
+
+// Set stores v under key for the rest of the transaction.
+func (t *Tx) Set(key, v any) {
+	if t.values == nil {
+		t.values = map[any]any{}
+	}
+	t.values[key] = v
+}
+
+// BeforeCommit registers fn to run inside the transaction just before it
+// commits; an error from fn rolls the transaction back.
+func (t *Tx) BeforeCommit(fn func() error) { t.beforeCommit = append(t.beforeCommit, fn) }
 
 // Exec runs a statement in the transaction.
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -375,6 +395,29 @@ func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 // QueryRow runs a single-row query in the transaction.
 func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return t.tx.QueryRowContext(ctx, rebind(t.engine, q), args...)
+}
+
+// ExecHot runs a statement the caller runs many times in one transaction
+// (audit appends, vault puts). On SQLite it is prepared once per
+// transaction and reused, which spares re-parsing the SQL for every row
+// batch; PostgreSQL's driver already caches prepared statements per
+// connection.
+func (t *Tx) ExecHot(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if t.engine != SQLite {
+		return t.Exec(ctx, q, args...)
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	st, ok := t.stmts[q]
+	if !ok {
+		var err error
+		if st, err = t.tx.PrepareContext(ctx, q); err != nil {
+			return nil, fmt.Errorf("store: prepare: %w", err)
+		}
+		t.stmts[q] = st
+	}
+	return st.ExecContext(ctx, args...)
 }
 
 // Prepare prepares a statement for repeated use inside the transaction.
@@ -417,6 +460,11 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	}()
 	if err = fn(tx); err != nil {
 		return err
+	}
+	for _, hook := range tx.beforeCommit {
+		if err = hook(); err != nil {
+			return err
+		}
 	}
 	if err = sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -215,29 +216,65 @@ func (v *Vault) PutTx(ctx context.Context, tx *store.Tx, actor Actor, purpose, s
 	}
 	now := v.clk.Now().UnixMicro()
 	names := make([]string, 0, len(items))
+	rows := make([]sealed, 0, len(items))
+	seen := make(map[[2]string]int, len(items))
 	for _, it := range items {
 		s, err := v.seal(ctx, subject, it)
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO pi_values (subject_id, field, record_id, dek_version, ciphertext, bidx, created_at, updated_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (subject_id, field, record_id) DO UPDATE SET dek_version = excluded.dek_version,
-				ciphertext = excluded.ciphertext, bidx = excluded.bidx, updated_at = excluded.updated_at, expires_at = excluded.expires_at`,
-			subject, s.field, s.record, s.version, s.ct, s.bidx, now, now, s.expires)
-		if err != nil {
+		key := [2]string{s.field, s.record}
+		if i, dup := seen[key]; dup {
+			rows[i] = s // the last value for a record wins, as it would in sequence
+			continue
+		}
+		seen[key] = len(rows)
+		rows = append(rows, s)
+		names = append(names, s.field)
+	}
+	const perStmt = 50
+	args := make([]any, 0, min(len(rows), perStmt)*9)
+	for start := 0; start < len(rows); start += perStmt {
+		chunk := rows[start:min(start+perStmt, len(rows))]
+		args = args[:0]
+		for _, s := range chunk {
+			args = append(args, subject, s.field, s.record, s.version, s.ct, s.bidx, now, now, s.expires)
+		}
+		if _, err := tx.ExecHot(ctx, upsertSQL(len(chunk)), args...); err != nil {
 			if isFKViolation(err) {
 				return errs.Wrap(errs.NotFound, "subject", "数据主体不存在", "no such data subject", err)
 			}
-			return fmt.Errorf("vault: put %s: %w", s.field, err)
+			return fmt.Errorf("vault: put %d values: %w", len(chunk), err)
 		}
-		names = append(names, s.field)
 	}
 	v.C.Puts.Add(uint64(len(items)))
 	return v.log.Append(ctx, tx, audit.Entry{
 		Actor: actor.ID, Channel: actor.Channel, Action: "pi.put", Subject: subject,
 		Fields: audit.SortedFields(names...), Purpose: purpose,
 	})
+}
+
+var upsertCache sync.Map // rows → statement
+
+// upsertSQL is the multi-row insert-or-replace of n values; both engines
+// take the same text.
+func upsertSQL(n int) string {
+	if q, ok := upsertCache.Load(n); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO pi_values (subject_id, field, record_id, dek_version, ciphertext, bidx, created_at, updated_at, expires_at) VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	b.WriteString(` ON CONFLICT (subject_id, field, record_id) DO UPDATE SET dek_version = excluded.dek_version,
+		ciphertext = excluded.ciphertext, bidx = excluded.bidx, updated_at = excluded.updated_at, expires_at = excluded.expires_at`)
+	q := b.String()
+	upsertCache.Store(n, q)
+	return q
 }
 
 func isFKViolation(err error) bool {

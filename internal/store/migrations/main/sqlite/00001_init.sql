@@ -28,23 +28,22 @@ CREATE TABLE pi_values (
 CREATE INDEX pi_values_bidx ON pi_values (field, bidx) WHERE bidx IS NOT NULL;
 CREATE INDEX pi_values_expiry ON pi_values (expires_at) WHERE expires_at IS NOT NULL;
 
--- The audit chain: hash = digest(prev hash || canonical entry).
+-- The audit chain: hash = digest(prev hash || canonical entry). seq is the
+-- entry's ID; the search columns and the body are all covered by the hash.
 CREATE TABLE audit_entries (
-    seq        BIGINT PRIMARY KEY,
-    id         TEXT NOT NULL,
+    seq        INTEGER PRIMARY KEY, -- the rowid itself: no separate key index
     at         BIGINT NOT NULL,
     actor      TEXT NOT NULL,
     action     TEXT NOT NULL,
     subject_id TEXT NOT NULL,
-    fields     TEXT NOT NULL,
-    purpose    TEXT NOT NULL,
-    outcome    TEXT NOT NULL,
-    channel    TEXT NOT NULL,
-    detail     TEXT NOT NULL,
+    body       BLOB NOT NULL, -- fields, purpose, outcome, channel, detail; never values
     hash       BLOB NOT NULL
 );
-CREATE INDEX audit_entries_actor ON audit_entries (actor, at);
-CREATE INDEX audit_entries_subject ON audit_entries (subject_id, at);
+-- Search indexes (AUD-5). SQLite appends the rowid (seq) to each, so a
+-- subject's or actor's entries come back in chain order.
+CREATE INDEX audit_entries_actor ON audit_entries (actor);
+CREATE INDEX audit_entries_subject ON audit_entries (subject_id);
+CREATE INDEX audit_entries_at ON audit_entries (at);
 
 CREATE TABLE audit_checkpoints (
     seq       BIGINT PRIMARY KEY,
