@@ -283,7 +283,7 @@ func Parse(file string, data []byte) (*Catalog, error) {
 			return nil, &Error{file, n.Line, fmt.Sprintf("purpose %q needs zh and en labels", p.ID)}
 		}
 		purposeIDs[p.ID] = true
-		c.purposes = append(c.purposes, Purpose{p.ID, p.Zh, p.En})
+		c.purposes = append(c.purposes, Purpose(p))
 	}
 	if len(doc.Fields) == 0 {
 		return nil, &Error{file, 1, "no fields declared"}

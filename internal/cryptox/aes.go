@@ -75,7 +75,13 @@ func (s ecSigner) Verify(msg, sig []byte) bool {
 	return ecdsa.VerifyASN1(&s.k.PublicKey, d[:], sig)
 }
 
-func (s ecSigner) PublicBytes() []byte { return marshalPublic(&s.k.PublicKey) }
+func (s ecSigner) PublicBytes() []byte {
+	b, err := s.k.PublicKey.Bytes()
+	if err != nil {
+		panic("cryptox: ecdsa public key: " + err.Error())
+	}
+	return b // uncompressed 0x04‖X‖Y
+}
 
 func (s ecSigner) PrivateBytes() []byte {
 	b, err := s.k.Bytes()

@@ -75,19 +75,16 @@ func (s smSigner) Verify(msg, sig []byte) bool {
 	return sm2.VerifyASN1WithSM2(&s.k.PublicKey, nil, msg, sig)
 }
 
-func (s smSigner) PublicBytes() []byte { return marshalPublic(&s.k.PublicKey) }
+func (s smSigner) PublicBytes() []byte {
+	pub, err := sm2.PublicKeyToECDH(&s.k.PublicKey)
+	if err != nil {
+		panic("cryptox: sm2 public key: " + err.Error())
+	}
+	return pub.Bytes() // uncompressed 0x04‖X‖Y
+}
 
 func (s smSigner) PrivateBytes() []byte { return s.k.D.FillBytes(make([]byte, 32)) }
 
 type smVerifier struct{ k *ecdsa.PublicKey }
 
 func (v smVerifier) Verify(msg, sig []byte) bool { return sm2.VerifyASN1WithSM2(v.k, nil, msg, sig) }
-
-// marshalPublic encodes a point uncompressed (0x04‖X‖Y), 65 bytes for 256-bit curves.
-func marshalPublic(p *ecdsa.PublicKey) []byte {
-	out := make([]byte, 65)
-	out[0] = 4
-	p.X.FillBytes(out[1:33])
-	p.Y.FillBytes(out[33:65])
-	return out
-}
