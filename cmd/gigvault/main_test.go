@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -355,7 +356,7 @@ func TestServeAndGracefulStop(t *testing.T) {
 		t.Fatalf("server did not start:\n%s", logs.String())
 	}
 	checkServe(t, base)
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -366,7 +367,7 @@ func TestServeAndGracefulStop(t *testing.T) {
 			t.Fatalf("serve exit: %v\n%s", err, logs.String())
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop on SIGINT")
+		t.Fatal("serve did not stop on SIGTERM")
 	}
 	if !strings.Contains(logs.String(), "in-flight requests drained") {
 		t.Fatalf("no drain message:\n%s", logs.String())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -65,7 +66,9 @@ func cmdServe(ctx context.Context, env *runEnv, args []string) error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
+		// net/http's own messages (TLS handshake errors and the like) go
+		// through the redacting JSON log too.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()

@@ -53,6 +53,19 @@ func decodeBody(b []byte) (parts [5]string, err error) {
 	return parts, nil
 }
 
+// decodeCanonical decodes b and insists it is exactly what encodeBody would
+// write (minimal varints), so one entry has one encoding.
+func decodeCanonical(b []byte) ([5]string, error) {
+	parts, err := decodeBody(b)
+	if err != nil {
+		return parts, err
+	}
+	if string(encodeBody(parts[0], parts[1], parts[2], parts[3], parts[4])) != string(b) {
+		return parts, errBody
+	}
+	return parts, nil
+}
+
 // canonical appends the entry's canonical encoding to dst: a version tag,
 // fixed-width integers and length-prefixed strings, so no two different
 // entries encode alike. The hash chain covers exactly these bytes.
@@ -69,7 +82,7 @@ func (r *row) canonical(dst []byte) []byte {
 }
 
 func (r *row) entry() (Entry, error) {
-	parts, err := decodeBody(r.body)
+	parts, err := decodeCanonical(r.body)
 	if err != nil {
 		return Entry{}, fmt.Errorf("audit: entry %d: %w", r.seq, err)
 	}

@@ -99,9 +99,19 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		record := func() {
+			s.deps.Metrics.Requests.WithLabelValues(r.Method, route, fmt.Sprint(sw.code)).Inc()
+			s.deps.Metrics.Latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				sw.code = http.StatusInternalServerError // what the recoverer will answer
+				record()
+				panic(p)
+			}
+		}()
 		h.ServeHTTP(sw, r)
-		s.deps.Metrics.Requests.WithLabelValues(r.Method, route, fmt.Sprint(sw.code)).Inc()
-		s.deps.Metrics.Latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		record()
 	})
 }
 
@@ -171,6 +181,8 @@ func WriteError(w http.ResponseWriter, _ *http.Request, err error) {
 	e := errs.As(err)
 	status, ok := statusOf[e.Code]
 	if !ok {
+		// An undocumented code never reaches the client.
+		e = &errs.Error{Code: errs.Internal, Message: "internal error", MessageZh: "服务器内部错误"}
 		status = http.StatusInternalServerError
 	}
 	writeJSON(w, status, ErrorBody{ErrorDetail{Code: e.Code, Message: e.Message, MessageZh: e.MessageZh, Field: e.Field}})
@@ -212,8 +224,9 @@ func (s *Server) version(w http.ResponseWriter, _ *http.Request) {
 }
 
 // Run serves on ln until ctx is cancelled, then stops accepting, lets
-// in-flight requests finish for up to drain, and returns. With tlsCfg set
-// it serves TLS (1.2 at least, ENC-8).
+// in-flight requests finish for up to drain, closes any connection still
+// open after that, and returns. With tlsCfg set it serves TLS (1.2 at
+// least, ENC-8).
 func Run(ctx context.Context, srv *http.Server, ln net.Listener, drain time.Duration, tlsCfg *tls.Config) error {
 	errc := make(chan error, 1)
 	go func() {
@@ -231,6 +244,11 @@ func Run(ctx context.Context, srv *http.Server, ln net.Listener, drain time.Dura
 	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	if err != nil {
+		// The drain timed out: cut the stragglers' connections rather than
+		// leave them running after Run (and the caller's cleanup) returned.
+		_ = srv.Close()
+	}
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}

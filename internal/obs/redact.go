@@ -46,8 +46,10 @@ func Redact(s string) string {
 	return s
 }
 
-// replaceAlone replaces matches of re that are not part of a longer word
-// (letters, digits, '-' or '_' on either side) and that pass check.
+// replaceAlone replaces matches of re that pass check and are not part of a
+// longer number or hyphenated ID: a digit, '-' or '_' on either side keeps
+// the match (UUIDs, longer numbers caught by another pattern); letters do
+// not, so "mobile13800138000" is still redacted.
 func replaceAlone(s string, re *regexp.Regexp, repl string, check func(string) bool) string {
 	locs := re.FindAllStringIndex(s, -1)
 	if locs == nil {
@@ -71,7 +73,7 @@ func replaceAlone(s string, re *regexp.Regexp, repl string, check func(string) b
 }
 
 func wordByte(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_'
+	return c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
 // mayHavePI is a cheap pre-check: no '@' and no run of 11 digits or
