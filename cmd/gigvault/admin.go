@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"time"
 
@@ -10,7 +11,26 @@ import (
 	"gigvault/internal/store"
 )
 
-// openCore parses the shared flags and opens the core.
+// withCore parses a command's flags (the shared core flags and any extra
+// ones), opens the core, runs fn on it and closes it.
+func withCore(ctx context.Context, env *runEnv, args []string, name, summary string, extra func(*flag.FlagSet), fn func(*app.Core) error) error {
+	fs := newFlagSet(name, summary, env)
+	core := registerCore(fs, env)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c, err := openCore(ctx, core)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return fn(c)
+}
+
+// openCore builds the configuration from parsed flags and opens the core.
 func openCore(ctx context.Context, core *coreFlags) (*app.Core, error) {
 	log, err := core.logger()
 	if err != nil {
@@ -24,45 +44,29 @@ func openCore(ctx context.Context, core *coreFlags) (*app.Core, error) {
 }
 
 func cmdMigrate(ctx context.Context, env *runEnv, args []string) error {
-	fs := newFlagSet("migrate", "bring the database schemas up to date", env)
-	core := registerCore(fs, env)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	c, err := openCore(ctx, core) // opening migrates both databases
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	for _, db := range []*store.DB{c.KMS, c.DB} {
-		cur, target, err := db.Versions(ctx)
-		if err != nil {
-			return err
+	return withCore(ctx, env, args, "migrate", "bring the database schemas up to date", nil, func(c *app.Core) error {
+		for _, db := range []*store.DB{c.KMS, c.DB} {
+			cur, target, err := db.Versions(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.stdout, "%s: schema version %d of %d\n", db.Where(), cur, target)
 		}
-		fmt.Fprintf(env.stdout, "%s: schema version %d of %d\n", db.Where(), cur, target)
-	}
-	return nil
+		return nil
+	})
 }
 
 func cmdAuditVerify(ctx context.Context, env *runEnv, args []string) error {
-	fs := newFlagSet("audit verify", "recompute the audit chain and check checkpoint signatures; exit 1 naming the first bad entry", env)
-	core := registerCore(fs, env)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	c, err := openCore(ctx, core)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	p := newProgress(env.stderr, "verifying")
-	start := time.Now()
-	rep, err := c.Audit.Verify(ctx, c.DB, p.update)
-	p.finish()
-	if err != nil {
-		return err
-	}
-	return reportVerify(env, rep, time.Since(start))
+	return withCore(ctx, env, args, "audit verify", "recompute the audit chain and check checkpoint signatures; exit 1 naming the first bad entry", nil, func(c *app.Core) error {
+		p := newProgress(env.stderr, "verifying")
+		start := time.Now()
+		rep, err := c.Audit.Verify(ctx, c.DB, p.update)
+		p.finish()
+		if err != nil {
+			return err
+		}
+		return reportVerify(env, rep, time.Since(start))
+	})
 }
 
 func reportVerify(env *runEnv, rep audit.Report, took time.Duration) error {
@@ -77,63 +81,47 @@ func reportVerify(env *runEnv, rep audit.Report, took time.Duration) error {
 }
 
 func cmdKeysStatus(ctx context.Context, env *runEnv, args []string) error {
-	fs := newFlagSet("keys status", "show key versions, data-key counts and cache figures (never key bytes)", env)
-	core := registerCore(fs, env)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	c, err := openCore(ctx, core)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	st, err := c.Keys.Status(ctx)
-	if err != nil {
-		return err
-	}
-	origin := "configured"
-	if st.Generated {
-		origin = "GENERATED DEVELOPMENT KEY"
-	}
-	fmt.Fprintf(env.stdout, "suite: %s\nmaster key: %s\naudit signing key: %s\nkey store: %s\n", st.Suite, origin, st.AuditKeyID, c.KMS.Where())
-	fmt.Fprintf(env.stdout, "live data keys: %d, destroyed (erased subjects): %d\n", st.LiveDEKs, st.Destroyed)
-	fmt.Fprintln(env.stdout, "KEK versions:")
-	for _, k := range st.KEKs {
-		fmt.Fprintf(env.stdout, "  v%-3d %-10s created %s  data keys %d\n", k.Version, k.State, time.UnixMicro(k.CreatedAt).UTC().Format(time.RFC3339), k.DEKs)
-	}
-	return nil
+	return withCore(ctx, env, args, "keys status", "show key versions, data-key counts and cache figures (never key bytes)", nil, func(c *app.Core) error {
+		st, err := c.Keys.Status(ctx)
+		if err != nil {
+			return err
+		}
+		origin := "configured"
+		if st.Generated {
+			origin = "GENERATED DEVELOPMENT KEY"
+		}
+		fmt.Fprintf(env.stdout, "suite: %s\nmaster key: %s\naudit signing key: %s\nkey store: %s\n", st.Suite, origin, st.AuditKeyID, c.KMS.Where())
+		fmt.Fprintf(env.stdout, "live data keys: %d, destroyed (erased subjects): %d\n", st.LiveDEKs, st.Destroyed)
+		fmt.Fprintln(env.stdout, "KEK versions:")
+		for _, k := range st.KEKs {
+			fmt.Fprintf(env.stdout, "  v%-3d %-10s created %s  data keys %d\n", k.Version, k.State, time.UnixMicro(k.CreatedAt).UTC().Format(time.RFC3339), k.DEKs)
+		}
+		return nil
+	})
 }
 
 func cmdKeysRotate(ctx context.Context, env *runEnv, args []string) error {
-	fs := newFlagSet("keys rotate", "add a KEK version and re-wrap every data key, online; resumes an interrupted rotation", env)
-	core := registerCore(fs, env)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	c, err := openCore(ctx, core)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	p := newProgress(env.stderr, "re-wrapping data keys")
-	res, err := c.Keys.Rotate(ctx, func(done, total int) { p.update(int64(done), int64(total)) })
-	p.finish()
-	entry := audit.Entry{Actor: "cli:keys-rotate", Channel: "cli", Action: "keys.rotate", Outcome: "ok",
-		Detail: map[string]string{"version": fmt.Sprint(res.Version), "rewrapped": fmt.Sprint(res.Rewrapped), "resumed": fmt.Sprint(res.Resumed)}}
-	if err != nil {
-		entry.Outcome = "interrupted"
-	}
-	actx := context.WithoutCancel(ctx)
-	if aerr := c.DB.InTx(actx, func(tx *store.Tx) error { return c.Audit.Append(actx, tx, entry) }); aerr != nil && err == nil {
-		err = aerr
-	}
-	if err != nil {
-		return fmt.Errorf("keys rotate: %w (run it again to resume; every value stays readable)", err)
-	}
-	verb := "rotated to"
-	if res.Resumed {
-		verb = "finished the interrupted rotation to"
-	}
-	fmt.Fprintf(env.stdout, "%s KEK v%d: %d data keys re-wrapped, %d old version(s) destroyed\n", verb, res.Version, res.Rewrapped, res.Destroyed)
-	return nil
+	return withCore(ctx, env, args, "keys rotate", "add a KEK version and re-wrap every data key, online; resumes an interrupted rotation", nil, func(c *app.Core) error {
+		p := newProgress(env.stderr, "re-wrapping data keys")
+		res, err := c.Keys.Rotate(ctx, func(done, total int) { p.update(int64(done), int64(total)) })
+		p.finish()
+		entry := audit.Entry{Actor: "cli:keys-rotate", Channel: "cli", Action: "keys.rotate", Outcome: "ok",
+			Detail: map[string]string{"version": fmt.Sprint(res.Version), "rewrapped": fmt.Sprint(res.Rewrapped), "resumed": fmt.Sprint(res.Resumed)}}
+		if err != nil {
+			entry.Outcome = "interrupted"
+		}
+		actx := context.WithoutCancel(ctx)
+		if aerr := c.DB.InTx(actx, func(tx *store.Tx) error { return c.Audit.Append(actx, tx, entry) }); aerr != nil && err == nil {
+			err = aerr
+		}
+		if err != nil {
+			return fmt.Errorf("keys rotate: %w (run it again to resume; every value stays readable)", err)
+		}
+		verb := "rotated to"
+		if res.Resumed {
+			verb = "finished the interrupted rotation to"
+		}
+		fmt.Fprintf(env.stdout, "%s KEK v%d: %d data keys re-wrapped, %d old version(s) destroyed\n", verb, res.Version, res.Rewrapped, res.Destroyed)
+		return nil
+	})
 }
