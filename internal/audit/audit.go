@@ -126,12 +126,18 @@ func (l *Log) Append(ctx context.Context, tx *store.Tx, entries ...Entry) error 
 	if len(entries) == 0 {
 		return nil
 	}
-	h, err := l.txHead(ctx, tx)
+	locked, err := l.txHead(ctx, tx)
 	if err != nil {
 		return err
 	}
+	// Work on a copy: the transaction's head moves only once every row and
+	// checkpoint of this call is written, so a caller that handles an error
+	// and commits anyway cannot leave the head ahead of the rows.
+	hc := *locked
+	h := &hc
 	now := l.clk.Now()
 	prev := h.hash
+	var due []head // checkpoints to sign once the rows are in
 	const perStmt = 64
 	args := make([]any, 0, perStmt*insertCols)
 	var canon []byte
@@ -168,9 +174,8 @@ func (l *Log) Append(ctx context.Context, tx *store.Tx, entries ...Entry) error 
 		prev = sum
 		h.hash = sum
 		if h.seq-h.cpSeq >= l.every {
-			if err := l.checkpoint(ctx, tx, h, now); err != nil {
-				return err
-			}
+			due = append(due, head{seq: h.seq, hash: sum})
+			h.cpSeq = h.seq
 		}
 		args = append(args, row.seq, row.at, row.actor, row.action, row.subject, row.body, sum)
 		pending++
@@ -184,11 +189,19 @@ func (l *Log) Append(ctx context.Context, tx *store.Tx, entries ...Entry) error 
 	if err := flush(pending); err != nil {
 		return err
 	}
+	// Checkpoints are written after the entries they cover.
+	for _, cp := range due {
+		if err := l.checkpoint(ctx, tx, &cp, now); err != nil {
+			return err
+		}
+		h.cpSeq, h.cpAt = cp.cpSeq, cp.cpAt
+	}
 	if h.seq > h.cpSeq && now.Sub(time.UnixMicro(h.cpAt)) >= l.period {
 		if err := l.checkpoint(ctx, tx, h, now); err != nil {
 			return err
 		}
 	}
+	*locked = hc
 	l.appends.Add(uint64(len(entries)))
 	return nil
 }
@@ -319,9 +332,6 @@ func Search(ctx context.Context, db store.Querier, f Filter) ([]Entry, error) {
 	if f.Action != "" {
 		add("action = ?", f.Action)
 	}
-	if f.Channel != "" {
-		add("channel = ?", f.Channel)
-	}
 	if !f.From.IsZero() {
 		add("at >= ?", f.From.UnixMicro())
 	}
@@ -350,6 +360,9 @@ func Search(ctx context.Context, db store.Querier, f Filter) ([]Entry, error) {
 		e, err := r.entry()
 		if err != nil {
 			return nil, err
+		}
+		if f.Channel != "" && e.Channel != f.Channel {
+			continue // channel lives in the body: filtered after decoding
 		}
 		out = append(out, e)
 	}

@@ -71,9 +71,35 @@ func (l *Log) Verify(ctx context.Context, db *store.DB, progress func(done, tota
 		}
 		bySeq[cp.seq] = cp.hash
 	}
+	// The head is read first: entries up to it are final, so a server that
+	// keeps appending while we verify cannot make a clean chain look broken.
 	var total int64
-	if err := db.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_entries`).Scan(&total); err != nil {
+	var headHash []byte
+	if err := db.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&total, &headHash); err != nil {
+		return rep, fmt.Errorf("audit: verify: read chain head: %w", err)
+	}
+	var maxSeq, minSeq, count int64
+	if err := db.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0), COALESCE(MIN(seq), 1), COUNT(*) FROM audit_entries WHERE seq <= ?`, total).
+		Scan(&maxSeq, &minSeq, &count); err != nil {
 		return rep, fmt.Errorf("audit: verify: %w", err)
+	}
+	if minSeq < 1 {
+		rep.Problem = &Problem{minSeq, "inserted", "an entry outside the chain's numbering was added"}
+		return rep, nil
+	}
+	var tableMax int64
+	if err := db.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_entries`).Scan(&tableMax); err != nil {
+		return rep, fmt.Errorf("audit: verify: %w", err)
+	}
+	for _, cp := range cps {
+		if cp.seq > tableMax {
+			rep.Problem = &Problem{tableMax + 1, "deleted", fmt.Sprintf("a signed checkpoint covers entry %d but the chain ends at %d: entries were removed from the end", cp.seq, tableMax)}
+			return rep, nil
+		}
+	}
+	if tableMax < total {
+		rep.Problem = &Problem{tableMax + 1, "deleted", fmt.Sprintf("the chain head says %d entries, the table ends at %d: entries were removed from the end", total, tableMax)}
+		return rep, nil
 	}
 
 	// Split [1, total] into ranges checked in parallel.
@@ -112,34 +138,26 @@ func (l *Log) Verify(ctx context.Context, db *store.DB, progress func(done, tota
 			return rep, r.err
 		}
 		rep.Entries += r.count
+		if rep.Problem != nil {
+			continue // results are in sequence order: the first problem is the lowest
+		}
 		if r.signed > rep.Signed {
 			rep.Signed = r.signed
 		}
-		if r.problem != nil && rep.Problem == nil {
-			rep.Problem = r.problem // results are in sequence order: the first is the lowest
-		}
+		rep.Problem = r.problem
 		lastHash = r.last
 	}
 	rep.LastSeq = total
 	if rep.Problem != nil {
 		return rep, nil
 	}
-	for _, cp := range cps {
-		if cp.seq > total {
-			rep.Problem = &Problem{total + 1, "deleted", fmt.Sprintf("a signed checkpoint covers entry %d but the chain ends at %d: entries were removed from the end", cp.seq, total)}
-			return rep, nil
-		}
-	}
-	var headSeq int64
-	var headHash []byte
-	if err := db.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
-		return rep, fmt.Errorf("audit: verify: read chain head: %w", err)
-	}
 	if total == 0 {
 		lastHash = l.genesis()
 	}
-	if headSeq != total || !bytes.Equal(headHash, lastHash) {
-		rep.Problem = &Problem{min(headSeq, total) + 1, "head_mismatch", fmt.Sprintf("the chain head says %d entries, the table holds %d: entries were removed from or added to the end", headSeq, total)}
+	if !bytes.Equal(headHash, lastHash) {
+		rep.Problem = &Problem{total, "head_mismatch", "the chain head does not match the last entry: the end of the chain was rewritten"}
+	} else if count != total {
+		rep.Problem = &Problem{total, "inserted", fmt.Sprintf("%d rows where the chain has %d entries", count, total)}
 	}
 	return rep, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"gigvault/internal/cryptox"
 	"gigvault/internal/store"
@@ -46,7 +47,8 @@ func (k *Keyring) dek(ctx context.Context, subject string, create bool) (*dek, e
 		return d, nil
 	}
 	k.miss.Add(1)
-	for attempt := 0; attempt < 2; attempt++ {
+	for attempt := 0; attempt < 3; attempt++ {
+		gen := k.destroys.Load()
 		var dekV, kekV int
 		var wrapped []byte
 		var destroyed sql.NullInt64
@@ -69,6 +71,9 @@ func (k *Keyring) dek(ctx context.Context, subject string, create bool) (*dek, e
 		}
 		kek, err := k.kek(ctx, kekV)
 		if err != nil {
+			if attempt < 2 {
+				continue // re-wrapped and its old KEK destroyed since we read it: read again
+			}
 			return nil, err
 		}
 		raw, err := cryptox.Open(kek, nil, wrapped, dekAAD(subject, dekV, kekV))
@@ -81,7 +86,14 @@ func (k *Keyring) dek(ctx context.Context, subject string, create bool) (*dek, e
 			return nil, fmt.Errorf("keys: data key: %w", err)
 		}
 		d := &dek{aead: a, version: dekV}
+		if k.destroys.Load() != gen {
+			continue // a Destroy ran while we read: read again rather than cache a dead key
+		}
 		k.cache.Add(subject, d)
+		if k.destroys.Load() != gen {
+			k.cache.Remove(subject)
+			continue
+		}
 		return d, nil
 	}
 	return nil, errors.New("keys: data key vanished while being created")
@@ -93,14 +105,11 @@ func (k *Keyring) createDEK(ctx context.Context, subject string) error {
 	raw := cryptox.NewKey(k.suite)
 	defer cryptox.Wipe(raw)
 	return k.db.InTx(ctx, func(tx *store.Tx) error {
-		q := `SELECT version FROM kms_keks WHERE state = 'active' ORDER BY version DESC LIMIT 1`
-		if tx.Engine() == store.Postgres {
-			// Holding the row keeps a concurrent rotation from retiring this
-			// version until our insert is visible to its re-wrap scan.
-			q += ` FOR SHARE`
+		if err := lockRoot(ctx, tx, false); err != nil {
+			return err
 		}
 		var kekV int
-		if err := tx.QueryRow(ctx, q).Scan(&kekV); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT version FROM kms_keks WHERE state = 'active' ORDER BY version DESC LIMIT 1`).Scan(&kekV); err != nil {
 			return fmt.Errorf("keys: current KEK: %w", err)
 		}
 		kek, err := k.kek(ctx, kekV)
@@ -122,35 +131,73 @@ func (k *Keyring) createDEK(ctx context.Context, subject string) error {
 // of the business database, can no longer be opened. Idempotent.
 func (k *Keyring) Destroy(ctx context.Context, subject string) error {
 	now := k.now()
+	k.destroys.Add(1)
 	err := k.db.InTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE kms_deks SET wrapped = NULL, destroyed_at = COALESCE(destroyed_at, ?) WHERE subject_id = ?`, now, subject)
+		// One statement: a key being created concurrently is either
+		// overwritten here or finds the tombstone (no window on PostgreSQL
+		// where an UPDATE matches nothing and the INSERT then yields).
+		_, err := tx.Exec(ctx, `INSERT INTO kms_deks (subject_id, dek_version, kek_version, wrapped, created_at, destroyed_at)
+			VALUES (?, 1, 0, NULL, ?, ?)
+			ON CONFLICT (subject_id) DO UPDATE SET wrapped = NULL, destroyed_at = COALESCE(kms_deks.destroyed_at, excluded.destroyed_at)`,
+			subject, now, now)
 		if err != nil {
 			return fmt.Errorf("keys: destroy data key: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			_, err = tx.Exec(ctx, `INSERT INTO kms_deks (subject_id, dek_version, kek_version, wrapped, created_at, destroyed_at)
-				VALUES (?, 1, 0, NULL, ?, ?) ON CONFLICT (subject_id) DO NOTHING`, subject, now, now)
-			if err != nil {
-				return fmt.Errorf("keys: record destroyed data key: %w", err)
-			}
-		}
 		return nil
 	})
+	k.destroys.Add(1)
+	k.cache.Remove(subject)
 	if err != nil {
 		return err
 	}
-	k.cache.Remove(subject)
-	k.flush(ctx)
-	return nil
+	return k.flush(ctx)
 }
 
 // flush moves SQLite's write-ahead log into the main file and truncates it,
 // so a destroyed key's old page does not linger in the -wal file; secure
-// deletion has already zeroed it in the main file.
-func (k *Keyring) flush(ctx context.Context) {
-	if k.db.Engine() == store.SQLite {
-		_, _ = k.db.Exec(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+// deletion has already zeroed it in the main file. A reader can hold the
+// checkpoint back for a moment, so it is retried; if it still cannot
+// complete, the caller hears so (the erasure itself has committed and is
+// idempotent to repeat).
+func (k *Keyring) flush(ctx context.Context) error {
+	if k.db.Engine() != store.SQLite {
+		return nil
 	}
+	for attempt := 0; attempt < 50; attempt++ {
+		var busy, logFrames, done int
+		if err := k.db.QueryRowWriter(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
+			return fmt.Errorf("keys: truncate key-store log: %w", err)
+		}
+		if busy == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return errors.New("keys: key-store log still held by readers; the destroyed key is gone from the table but may linger in keys.db-wal until the next checkpoint")
+}
+
+// lockRoot takes the key store's singleton row: shared by data-key
+// creation, exclusive for adding a KEK version, so on PostgreSQL a key is
+// never created under a version a rotation is retiring, and two rotations
+// never run their version change at once. SQLite's single writer already
+// serialises these.
+func lockRoot(ctx context.Context, tx *store.Tx, exclusive bool) error {
+	if tx.Engine() != store.Postgres {
+		return nil
+	}
+	q := `SELECT id FROM kms_root WHERE id = 1 FOR SHARE`
+	if exclusive {
+		q = `SELECT id FROM kms_root WHERE id = 1 FOR UPDATE`
+	}
+	var id int
+	if err := tx.QueryRow(ctx, q).Scan(&id); err != nil {
+		return fmt.Errorf("keys: lock key store: %w", err)
+	}
+	return nil
 }
 
 // BlindIndex returns a keyed digest (HMAC-SM3 by default) of a normalised

@@ -67,9 +67,10 @@ type Keyring struct {
 	mu   sync.RWMutex
 	keks map[int]cipher.AEAD
 
-	cache *expirable.LRU[string, *dek]
-	hits  atomic.Uint64
-	miss  atomic.Uint64
+	cache    *expirable.LRU[string, *dek]
+	hits     atomic.Uint64
+	miss     atomic.Uint64
+	destroys atomic.Uint64 // bumped around every Destroy: a read that overlaps one is not cached
 
 	bidx     []byte
 	signer   cryptox.Signer

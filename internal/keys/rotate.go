@@ -28,27 +28,14 @@ const rewrapBatch = 256
 // key needs them.
 func (k *Keyring) Rotate(ctx context.Context, progress Progress) (RotateResult, error) {
 	var res RotateResult
-	active, err := k.activeVersion(ctx)
+	active, resumed, err := k.startRotation(ctx)
 	if err != nil {
 		return res, err
 	}
+	res.Resumed = resumed
 	pending, err := k.countBelow(ctx, active)
 	if err != nil {
 		return res, err
-	}
-	var retiring int
-	if err := k.db.QueryRow(ctx, `SELECT COUNT(*) FROM kms_keks WHERE state = 'retiring'`).Scan(&retiring); err != nil {
-		return res, fmt.Errorf("keys: rotation state: %w", err)
-	}
-	if pending > 0 || retiring > 0 {
-		res.Resumed = true
-	} else {
-		if active, err = k.addVersion(ctx); err != nil {
-			return res, err
-		}
-		if pending, err = k.countBelow(ctx, active); err != nil {
-			return res, err
-		}
 	}
 	res.Version = active
 	if err := k.loadKEKs(ctx); err != nil {
@@ -74,6 +61,9 @@ func (k *Keyring) Rotate(ctx context.Context, progress Progress) (RotateResult, 
 			}
 			continue // a straggler appeared; sweep again
 		}
+		if n < 0 {
+			continue
+		}
 		res.Rewrapped += n
 		if res.Rewrapped > total {
 			total = res.Rewrapped
@@ -88,17 +78,7 @@ func (k *Keyring) Rotate(ctx context.Context, progress Progress) (RotateResult, 
 	if err := k.loadKEKs(ctx); err != nil {
 		return res, err
 	}
-	k.flush(ctx)
-	return res, nil
-}
-
-func (k *Keyring) activeVersion(ctx context.Context) (int, error) {
-	var v int
-	err := k.db.QueryRow(ctx, `SELECT version FROM kms_keks WHERE state = 'active' ORDER BY version DESC LIMIT 1`).Scan(&v)
-	if err != nil {
-		return 0, fmt.Errorf("keys: active KEK: %w", err)
-	}
-	return v, nil
+	return res, k.flush(ctx)
 }
 
 func (k *Keyring) countBelow(ctx context.Context, v int) (int, error) {
@@ -110,25 +90,39 @@ func (k *Keyring) countBelow(ctx context.Context, v int) (int, error) {
 	return n, nil
 }
 
-func (k *Keyring) addVersion(ctx context.Context) (int, error) {
+// startRotation, under the key store's exclusive lock, either finds an
+// unfinished rotation (a retiring version, or data keys under an older
+// version) and returns its target to resume, or adds a new active version.
+func (k *Keyring) startRotation(ctx context.Context) (version int, resumed bool, err error) {
 	raw := cryptox.NewKey(k.suite)
 	defer cryptox.Wipe(raw)
-	var v int
-	err := k.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM kms_keks`).Scan(&v); err != nil {
-			return fmt.Errorf("keys: next KEK version: %w", err)
+	err = k.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := lockRoot(ctx, tx, true); err != nil {
+			return err
 		}
+		var active, unfinished int
+		if err := tx.QueryRow(ctx, `SELECT version FROM kms_keks WHERE state = 'active' ORDER BY version DESC LIMIT 1`).Scan(&active); err != nil {
+			return fmt.Errorf("keys: active KEK: %w", err)
+		}
+		if err := tx.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM kms_keks WHERE state = 'retiring')
+			+ (SELECT COUNT(*) FROM kms_deks WHERE wrapped IS NOT NULL AND kek_version < ?)`, active).Scan(&unfinished); err != nil {
+			return fmt.Errorf("keys: rotation state: %w", err)
+		}
+		if unfinished > 0 {
+			version, resumed = active, true
+			return nil
+		}
+		version, resumed = active+1, false
 		if _, err := tx.Exec(ctx, `UPDATE kms_keks SET state = 'retiring' WHERE state = 'active'`); err != nil {
 			return fmt.Errorf("keys: retire KEK: %w", err)
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO kms_keks (version, wrapped, state, created_at) VALUES (?, ?, 'active', ?)`,
-			v, cryptox.Seal(k.root, nil, raw, kekAAD(v)), k.now())
-		if err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO kms_keks (version, wrapped, state, created_at) VALUES (?, ?, 'active', ?)`,
+			version, cryptox.Seal(k.root, nil, raw, kekAAD(version)), k.now()); err != nil {
 			return fmt.Errorf("keys: add KEK version: %w", err)
 		}
 		return nil
 	})
-	return v, err
+	return version, resumed, err
 }
 
 type rewrapRow struct {
@@ -166,7 +160,9 @@ func (k *Keyring) rewrapBatch(ctx context.Context, active int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	done := 0
 	err = k.db.InTx(ctx, func(tx *store.Tx) error {
+		done = 0
 		for _, r := range batch {
 			old, err := k.kek(ctx, r.kekV)
 			if err != nil {
@@ -178,9 +174,13 @@ func (k *Keyring) rewrapBatch(ctx context.Context, active int) (int, error) {
 			}
 			wrapped := cryptox.Seal(target, nil, raw, dekAAD(r.subject, r.dekV, active))
 			cryptox.Wipe(raw)
-			if _, err := tx.Exec(ctx, `UPDATE kms_deks SET wrapped = ?, kek_version = ? WHERE subject_id = ? AND kek_version = ? AND wrapped IS NOT NULL`,
-				wrapped, active, r.subject, r.kekV); err != nil {
+			upd, err := tx.Exec(ctx, `UPDATE kms_deks SET wrapped = ?, kek_version = ? WHERE subject_id = ? AND kek_version = ? AND wrapped IS NOT NULL`,
+				wrapped, active, r.subject, r.kekV)
+			if err != nil {
 				return fmt.Errorf("keys: re-wrap data key: %w", err)
+			}
+			if n, _ := upd.RowsAffected(); n == 1 {
+				done++
 			}
 		}
 		return nil
@@ -188,7 +188,10 @@ func (k *Keyring) rewrapBatch(ctx context.Context, active int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return len(batch), nil
+	if done == 0 {
+		done = -1 // rows were seen but all changed under us: not "nothing left", look again
+	}
+	return done, nil
 }
 
 // retireOld destroys KEK versions older than active once no data key needs

@@ -353,6 +353,12 @@ func (db *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return db.r.QueryRowContext(ctx, db.Rebind(q), args...)
 }
 
+// QueryRowWriter runs a single-row statement on the writer connection
+// (SQLite pragmas that must run there, such as wal_checkpoint).
+func (db *DB) QueryRowWriter(ctx context.Context, q string, args ...any) *sql.Row {
+	return db.w.QueryRowContext(ctx, db.Rebind(q), args...)
+}
+
 // Engine returns the database engine.
 func (db *DB) Engine() Engine { return db.engine }
 
