@@ -303,7 +303,10 @@ func TestKillDuringWritesLosesNothingAcknowledged(t *testing.T) {
 			for _, l := range lines {
 				for k, want := range l.Fields {
 					field, rec, _ := strings.Cut(k, "#")
-					rv := c.Vault.Issuer().Issue(actor.ID, l.Subject, field, "test", "verify acknowledged write", time.Minute)
+					rv, err := c.Issuer.Issue(actor.ID, l.Subject, field, rec, "test", "verify acknowledged write", time.Minute)
+					if err != nil {
+						t.Fatal(err)
+					}
 					got, err := c.Vault.Get(context.Background(), actor, "test", l.Subject, field, rec, rv)
 					if err != nil || got.Text != want {
 						t.Fatalf("subject %s %s after SIGKILL: %v (value differs: %v)", l.Subject, k, err, got.Text != want)

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -54,8 +55,10 @@ type Core struct {
 	Keys    *keys.Keyring
 	Audit   *audit.Log
 	Vault   *vault.Vault
-	Clock   clock.Clock
-	Log     *slog.Logger
+	// Issuer mints reveal capabilities; only the decision point may hold it.
+	Issuer *vault.Issuer
+	Clock  clock.Clock
+	Log    *slog.Logger
 }
 
 // Defaults fills in the zero values.
@@ -169,8 +172,66 @@ func Open(ctx context.Context, cfg Config) (*Core, error) {
 		c.Close()
 		return nil, err
 	}
-	c.Vault = vault.New(c.DB, c.Keys, c.Catalog, c.Audit, cfg.Clock)
+	c.Vault, c.Issuer = vault.New(c.DB, c.Keys, c.Catalog, c.Audit, cfg.Clock)
+	if err := c.checkPairing(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if n, err := c.Vault.ResumeErasures(ctx); err != nil {
+		c.Close()
+		return nil, err
+	} else if n > 0 {
+		cfg.Logger.Warn("finished erasures interrupted by a crash", "subjects", n)
+	}
 	return c, nil
+}
+
+// ErrWrongKeyStore means the business database was created with another
+// key store: opening it with this one would make its data unreadable and
+// let erased people be written again.
+var ErrWrongKeyStore = errors.New("the business database belongs to another key store")
+
+// ErrDemoInProduction means production was asked to run on demo material.
+var ErrDemoInProduction = errors.New("production refuses development keys and demo data (GIG-8)")
+
+// checkPairing binds the business database to its key store on first use
+// and refuses any other pairing afterwards; in production it refuses a key
+// store made under a generated development key and synthetic subjects.
+func (c *Core) checkPairing(ctx context.Context) error {
+	id := c.Keys.StoreID()
+	var bound string
+	err := c.DB.QueryRow(ctx, `SELECT value FROM gigvault_meta WHERE key = 'key_store'`).Scan(&bound)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		var subjects int
+		if err := c.DB.QueryRow(ctx, `SELECT COUNT(*) FROM subjects`).Scan(&subjects); err != nil {
+			return fmt.Errorf("app: %w", err)
+		}
+		if subjects > 0 {
+			return fmt.Errorf("app: %w: it holds %d subjects but records no key store (%s)", ErrWrongKeyStore, subjects, c.KMS.Where())
+		}
+		if _, err := c.DB.Exec(ctx, `INSERT INTO gigvault_meta (key, value) VALUES ('key_store', ?)`, id); err != nil {
+			return fmt.Errorf("app: bind key store: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("app: read key-store binding: %w", err)
+	case bound != id:
+		return fmt.Errorf("app: %w: %s was made with key store %s, but %s is %s (wrong data directory or GIGVAULT_KMS_DATABASE_URL?); nothing was changed",
+			ErrWrongKeyStore, c.DB.Where(), bound, c.KMS.Where(), id)
+	}
+	if c.Cfg.Production() {
+		if c.Keys.CreatedUnderGeneratedRoot() {
+			return fmt.Errorf("app: %w: the key store was created under a generated development master key", ErrDemoInProduction)
+		}
+		var synthetic int
+		if err := c.DB.QueryRow(ctx, `SELECT COUNT(*) FROM subjects WHERE kind = 'synthetic' AND erased_at IS NULL`).Scan(&synthetic); err != nil {
+			return fmt.Errorf("app: %w", err)
+		}
+		if synthetic > 0 {
+			return fmt.Errorf("app: %w: %d synthetic subjects from demo seed are present; remove the demo data first", ErrDemoInProduction, synthetic)
+		}
+	}
+	return nil
 }
 
 // Close signs a last audit checkpoint over anything appended since the

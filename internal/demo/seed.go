@@ -60,7 +60,7 @@ func Seed(ctx context.Context, db *store.DB, v *vault.Vault, opts Options) (Repo
 		err := db.InTx(ctx, func(tx *store.Tx) error {
 			lines = lines[:0]
 			for i := 0; i < n; i++ {
-				id, err := v.CreateSubject(ctx, tx, "worker")
+				id, err := v.CreateSubject(ctx, tx, "synthetic")
 				if err != nil {
 					return err
 				}

@@ -75,6 +75,7 @@ type Keyring struct {
 	bidx     []byte
 	signer   cryptox.Signer
 	signerID string
+	origin   string // "generated" or "configured": the root the store was created under
 }
 
 type dek struct {
@@ -114,7 +115,7 @@ func Open(ctx context.Context, db *store.DB, suite cryptox.Suite, root *Root, op
 	for attempt := 0; ; attempt++ {
 		var suiteName string
 		var check []byte
-		err := db.QueryRow(ctx, `SELECT suite, check_value FROM kms_root WHERE id = 1`).Scan(&suiteName, &check)
+		err := db.QueryRow(ctx, `SELECT suite, check_value, origin FROM kms_root WHERE id = 1`).Scan(&suiteName, &check, &k.origin)
 		if errors.Is(err, sql.ErrNoRows) && attempt == 0 {
 			if err := k.initialise(ctx); err != nil && !store.IsUniqueViolation(err) {
 				return nil, err
@@ -163,7 +164,11 @@ func (k *Keyring) initialise(ctx context.Context) error {
 	}
 	now := k.now()
 	return k.db.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO kms_root (id, suite, check_value, created_at) VALUES (1, ?, ?, ?)`, k.suite.Name(), check, now); err != nil {
+		origin := "configured"
+		if k.gen {
+			origin = "generated"
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO kms_root (id, suite, check_value, origin, created_at) VALUES (1, ?, ?, ?, ?)`, k.suite.Name(), check, origin, now); err != nil {
 			return fmt.Errorf("keys: initialise: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO kms_keks (version, wrapped, state, created_at) VALUES (1, ?, 'active', ?)`,
@@ -274,3 +279,12 @@ func (k *Keyring) Suite() cryptox.Suite { return k.suite }
 
 // Generated reports whether the root key is a generated development key.
 func (k *Keyring) Generated() bool { return k.gen }
+
+// CreatedUnderGeneratedRoot reports whether the key store was first created
+// under a generated development key — true even if that key's bytes were
+// later copied into GIGVAULT_MASTER_KEY.
+func (k *Keyring) CreatedUnderGeneratedRoot() bool { return k.origin == "generated" }
+
+// StoreID identifies this key store (its audit signing key's ID), so the
+// business database can be bound to it.
+func (k *Keyring) StoreID() string { return k.signerID }

@@ -204,7 +204,7 @@ func TestRotateUnderLoad(t *testing.T) {
 			}
 			// Every value readable, through a fresh keyring with an empty cache.
 			fresh := secondKeyring(t, c)
-			v := vault.New(c.DB, fresh, c.Catalog, c.Audit, c.Clock)
+			v, _ := vault.New(c.DB, fresh, c.Catalog, c.Audit, c.Clock)
 			for _, s := range ids[:400] {
 				if got, err := v.Get(ctx, actor, "account_registration", s, "mobile", "", nil); err != nil || got.Text != "153****2212" {
 					t.Fatalf("after rotation: %+v, %v", got, err)
@@ -261,7 +261,7 @@ func TestInterruptedRotationResumes(t *testing.T) {
 				t.Fatalf("not half-way: %+v", st)
 			}
 			fresh := secondKeyring(t, c)
-			v := vault.New(c.DB, fresh, c.Catalog, c.Audit, c.Clock)
+			v, _ := vault.New(c.DB, fresh, c.Catalog, c.Audit, c.Clock)
 			for _, s := range ids {
 				if _, err := v.Get(ctx, actor, "account_registration", s, "mobile", "", nil); err != nil {
 					t.Fatalf("half-way: unreadable: %v", err)
@@ -272,7 +272,7 @@ func TestInterruptedRotationResumes(t *testing.T) {
 				t.Fatalf("resume = %+v, %v", res, err)
 			}
 			fresh = secondKeyring(t, c)
-			v = vault.New(c.DB, fresh, c.Catalog, c.Audit, c.Clock)
+			v, _ = vault.New(c.DB, fresh, c.Catalog, c.Audit, c.Clock)
 			for _, s := range ids {
 				if _, err := v.Get(ctx, actor, "account_registration", s, "mobile", "", nil); err != nil {
 					t.Fatalf("after resume: unreadable: %v", err)
@@ -301,5 +301,33 @@ func TestDEKCache(t *testing.T) {
 	}
 	if h1, _ := c.Keys.CacheStats(); h1-h0 != 5 {
 		t.Fatalf("cache hits = %d, want 5", h1-h0)
+	}
+}
+
+// A read racing Destroy never puts the destroyed key back in the cache:
+// once Destroy returns, sealing for that subject fails.
+func TestDestroyRacingReads(t *testing.T) {
+	c := testenv.Open(t, testenv.Engines(t)[0].Config(t))
+	ids := subjects(t, c, 300)
+	for _, s := range ids {
+		if _, _, err := c.Keys.Seal(ctx, s, []byte("x"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kr := secondKeyring(t, c) // empty cache: every first read is a miss
+	for _, s := range ids {
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, _ = kr.Seal(ctx, s, []byte("y"), nil)
+		}()
+		if err := kr.Destroy(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if _, _, err := kr.Seal(ctx, s, []byte("z"), nil); !errors.Is(err, keys.ErrErased) {
+			t.Fatalf("seal after destroy: %v", err)
+		}
 	}
 }

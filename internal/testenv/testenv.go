@@ -107,3 +107,9 @@ func randHex(n int) string {
 
 // Catalog returns the embedded catalog.
 func Catalog() *catalog.Catalog { return catalog.Default() }
+
+// DropSchema removes a PostgreSQL schema made by a test.
+func DropSchema(t testing.TB, url, schema string) {
+	t.Helper()
+	dropSchemas(url, schema)
+}

@@ -3,6 +3,7 @@ package vault_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -70,7 +71,7 @@ func TestEraseDefeatsOldCopies(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, kr := range []*keys.Keyring{c.Keys, fresh} {
-				v := vault.New(c.DB, kr, c.Catalog, c.Audit, c.Clock)
+				v, _ := vault.New(c.DB, kr, c.Catalog, c.Audit, c.Clock)
 				for _, it := range items {
 					_, err := v.Get(ctx, actor, "account_registration", a, it.Field, it.Record, nil)
 					if !errs.Is(err, errs.Erased) {
@@ -107,8 +108,9 @@ func TestEraseDefeatsOldCopies(t *testing.T) {
 			}
 			// The erasure is audited by field and method, and the chain verifies.
 			es, err := audit.Search(ctx, c.DB, audit.Filter{Subject: a, Action: "pi.erase"})
-			if err != nil || len(es) != 1 || es[0].Detail["rows"] != "3" || es[0].Detail["tool"] != "test" || len(es[0].Fields) != 3 {
-				t.Fatalf("erase entry = %+v, %v", es, err)
+			if err != nil || len(es) != 2 || es[0].Outcome != "started" || es[1].Outcome != "ok" ||
+				es[1].Detail["rows"] != "3" || es[1].Detail["tool"] != "test" || len(es[1].Fields) != 3 || es[1].Detail["method"] == "" {
+				t.Fatalf("erase entries = %+v, %v", es, err)
 			}
 			if r, err := c.Audit.Verify(ctx, c.DB, nil); err != nil || !r.OK() {
 				t.Fatalf("verify = %+v, %v", r, err)
@@ -119,6 +121,68 @@ func TestEraseDefeatsOldCopies(t *testing.T) {
 			}
 			if err := c.Vault.Put(ctx, actor, "account_registration", a, items[0]); !errs.Is(err, errs.Erased) {
 				t.Fatalf("put after erase: %v", err)
+			}
+		})
+	}
+}
+
+// Puts racing an erasure never leave readable data behind: once Erase
+// returns, the subject has no rows and every later put is refused.
+func TestEraseRacingPuts(t *testing.T) {
+	for _, e := range testenv.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			c := testenv.Open(t, e.Config(t))
+			for round := 0; round < 20; round++ {
+				s := newSubject(t, c)
+				stop := make(chan struct{})
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for i := 0; ; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						err := c.Vault.Put(ctx, actor, "job_matching", s, vault.Item{Field: "search_keyword", Record: fmt.Sprint(i), Value: "促销"})
+						if err != nil && !errs.Is(err, errs.Erased) {
+							t.Errorf("put: %v", err)
+							return
+						}
+					}
+				}()
+				if _, err := c.Vault.Erase(ctx, actor, "deletion_request", s, "test"); err != nil {
+					t.Fatal(err)
+				}
+				close(stop)
+				<-done
+				var rows int
+				if err := c.DB.QueryRow(ctx, `SELECT COUNT(*) FROM pi_values WHERE subject_id = ?`, s).Scan(&rows); err != nil || rows != 0 {
+					t.Fatalf("round %d: %d rows left after erase, %v", round, rows, err)
+				}
+				if err := c.Vault.Put(ctx, actor, "job_matching", s, vault.Item{Field: "search_keyword", Record: "x", Value: "促销"}); !errs.Is(err, errs.Erased) {
+					t.Fatalf("put after erase: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// A blind index copied onto another row finds nothing there: candidates are
+// confirmed by decrypting.
+func TestFindConfirmsCandidates(t *testing.T) {
+	for _, e := range testenv.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			c := testenv.Open(t, e.Config(t))
+			a, b := newSubject(t, c), newSubject(t, c)
+			must(t, c.Vault.Put(ctx, actor, "account_registration", a, vault.Item{Field: "mobile", Value: "15312342212"}))
+			must(t, c.Vault.Put(ctx, actor, "account_registration", b, vault.Item{Field: "mobile", Value: "13800138000"}))
+			if _, err := c.DB.Exec(ctx, `UPDATE pi_values SET bidx = (SELECT bidx FROM pi_values WHERE subject_id = ? AND field = 'mobile') WHERE subject_id = ? AND field = 'mobile'`, a, b); err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Vault.Find(ctx, actor, "account_registration", "mobile", "15312342212")
+			if err != nil || len(got) != 1 || got[0].Subject != a {
+				t.Fatalf("find = %+v, %v; want only a", got, err)
 			}
 		})
 	}

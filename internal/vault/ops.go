@@ -14,8 +14,8 @@ import (
 
 // List reads every stored value of a subject, masked, with one audit entry.
 func (v *Vault) List(ctx context.Context, actor Actor, purpose, subject string) ([]Value, error) {
-	rows, err := v.db.Query(ctx, `SELECT field, record_id, dek_version, ciphertext, updated_at FROM pi_values
-		WHERE subject_id = ? ORDER BY field, record_id`, subject)
+	rows, err := v.db.Query(ctx, `SELECT v.field, v.record_id, v.dek_version, v.ciphertext, v.updated_at FROM pi_values v
+		JOIN subjects s ON s.id = v.subject_id WHERE v.subject_id = ? AND s.erased_at IS NULL ORDER BY v.field, v.record_id`, subject)
 	if err != nil {
 		return nil, fmt.Errorf("vault: list: %w", err)
 	}
@@ -80,23 +80,44 @@ func (v *Vault) Find(ctx context.Context, actor Actor, purpose, field, value str
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, field, "取值无效", "invalid value", err)
 	}
-	rows, err := v.db.Query(ctx, `SELECT subject_id, record_id FROM pi_values WHERE field = ? AND bidx = ? ORDER BY subject_id`,
+	rows, err := v.db.Query(ctx, `SELECT v.subject_id, v.record_id, v.dek_version, v.ciphertext FROM pi_values v
+		JOIN subjects s ON s.id = v.subject_id
+		WHERE v.field = ? AND v.bidx = ? AND s.erased_at IS NULL ORDER BY v.subject_id`,
 		field, v.keys.BlindIndex(field, norm))
 	if err != nil {
 		return nil, fmt.Errorf("vault: find: %w", err)
 	}
-	var out []Match
+	type cand struct {
+		Match
+		ver int
+		ct  []byte
+	}
+	var cands []cand
 	for rows.Next() {
-		var m Match
-		if err := rows.Scan(&m.Subject, &m.Record); err != nil {
+		var c cand
+		if err := rows.Scan(&c.Subject, &c.Record, &c.ver, &c.ct); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("vault: find: %w", err)
 		}
-		out = append(out, m)
+		cands = append(cands, c)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("vault: find: %w", err)
+	}
+	// The index is only a pointer: each candidate is confirmed by decrypting
+	// it, so an index value copied onto another row finds nothing.
+	var out []Match
+	for _, c := range cands {
+		pt, err := v.keys.Open(ctx, c.Subject, c.ver, c.ct, aad(c.Subject, field, c.Record, c.ver))
+		if err != nil {
+			v.C.IntegrityFailures.Add(1)
+			continue
+		}
+		if string(pt) == norm {
+			out = append(out, c.Match)
+		}
+		clear(pt)
 	}
 	v.C.Finds.Add(1)
 	err = v.db.InTx(ctx, func(tx *store.Tx) error {
@@ -113,24 +134,42 @@ type EraseReport struct {
 	Fields  []string
 }
 
-// Erase destroys the subject's data key, then deletes their rows and marks
-// them erased, with an audit entry recording time, tool, method and the
-// fields deleted (AUD-4). Destroying the key first means that even a crash
-// half-way leaves nothing readable, in this database or any copy of it
-// (ENC-5, RET-4). Idempotent.
+// Erase removes a subject's PI for good, in three steps, each recorded
+// (AUD-4: time, tool, method, what — never values):
+//
+//  1. mark the subject erased (under its row lock) and audit the start: from
+//     here no put is accepted and no read returns anything;
+//  2. destroy the subject's data key: every ciphertext of theirs, in this
+//     database or any copy of it, becomes noise (ENC-5, RET-4);
+//  3. delete the rows (secure delete) and audit the completion.
+//
+// A crash between steps leaves nothing readable; ResumeErasures finishes
+// the job at the next start. Erase is idempotent.
 func (v *Vault) Erase(ctx context.Context, actor Actor, purpose, subject, tool string) (EraseReport, error) {
 	rep := EraseReport{Subject: subject}
-	var exists int
-	if err := v.db.QueryRow(ctx, `SELECT COUNT(*) FROM subjects WHERE id = ?`, subject).Scan(&exists); err != nil {
-		return rep, fmt.Errorf("vault: erase: %w", err)
+	now := v.clk.Now().UnixMicro()
+	err := v.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := v.lockLiveSubject(ctx, tx, subject, true); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE subjects SET erased_at = COALESCE(erased_at, ?) WHERE id = ?`, now, subject); err != nil {
+			return fmt.Errorf("vault: erase: %w", err)
+		}
+		return v.log.Append(ctx, tx, audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.erase",
+			Subject: subject, Purpose: purpose, Outcome: "started", Detail: map[string]string{"tool": tool}})
+	})
+	if err != nil {
+		return rep, err
 	}
-	if exists == 0 {
-		return rep, errs.New(errs.NotFound, "subject", "数据主体不存在", "no such data subject")
-	}
+	return v.finishErase(ctx, actor, purpose, subject, tool)
+}
+
+// finishErase runs steps 2 and 3 of Erase.
+func (v *Vault) finishErase(ctx context.Context, actor Actor, purpose, subject, tool string) (EraseReport, error) {
+	rep := EraseReport{Subject: subject}
 	if err := v.keys.Destroy(ctx, subject); err != nil {
 		return rep, fmt.Errorf("vault: erase: %w", err)
 	}
-	now := v.clk.Now().UnixMicro()
 	err := v.db.InTx(ctx, func(tx *store.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT field, COUNT(*) FROM pi_values WHERE subject_id = ? GROUP BY field ORDER BY field`, subject)
 		if err != nil {
@@ -154,9 +193,6 @@ func (v *Vault) Erase(ctx context.Context, actor Actor, purpose, subject, tool s
 		if _, err := tx.Exec(ctx, `DELETE FROM pi_values WHERE subject_id = ?`, subject); err != nil {
 			return fmt.Errorf("vault: erase: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE subjects SET erased_at = COALESCE(erased_at, ?) WHERE id = ?`, now, subject); err != nil {
-			return fmt.Errorf("vault: erase: %w", err)
-		}
 		return v.log.Append(ctx, tx, audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.erase",
 			Subject: subject, Fields: rep.Fields, Purpose: purpose, Detail: map[string]string{
 				"tool": tool, "method": "data key destroyed, then rows deleted (secure delete)", "rows": fmt.Sprint(rep.Rows),
@@ -167,6 +203,35 @@ func (v *Vault) Erase(ctx context.Context, actor Actor, purpose, subject, tool s
 	}
 	v.C.Erases.Add(1)
 	return rep, nil
+}
+
+// ResumeErasures finishes erasures a crash interrupted: subjects marked
+// erased that still have rows get their key destroyed and rows deleted.
+// The core runs it at every start.
+func (v *Vault) ResumeErasures(ctx context.Context) (int, error) {
+	rows, err := v.db.Query(ctx, `SELECT DISTINCT s.id FROM subjects s JOIN pi_values p ON p.subject_id = s.id WHERE s.erased_at IS NOT NULL`)
+	if err != nil {
+		return 0, fmt.Errorf("vault: find unfinished erasures: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("vault: find unfinished erasures: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("vault: find unfinished erasures: %w", err)
+	}
+	for _, id := range ids {
+		if _, err := v.finishErase(ctx, Actor{ID: "system:erase-resume", Channel: "system"}, "deletion_request", id, "resume at start"); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
 }
 
 // Erased reports whether a subject was erased.

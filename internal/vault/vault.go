@@ -32,6 +32,7 @@ import (
 	"gigvault/internal/errs"
 	"gigvault/internal/format"
 	"gigvault/internal/keys"
+	"gigvault/internal/obs"
 	"gigvault/internal/store"
 )
 
@@ -76,8 +77,9 @@ type Vault struct {
 	C    Counters
 }
 
-// New wires a vault.
-func New(db *store.DB, kr *keys.Keyring, cat *catalog.Catalog, log *audit.Log, clk clock.Clock) *Vault {
+// New wires a vault and returns it with its capability Issuer, which the
+// wiring hands only to the decision point.
+func New(db *store.DB, kr *keys.Keyring, cat *catalog.Catalog, log *audit.Log, clk clock.Clock) (*Vault, *Issuer) {
 	if clk == nil {
 		clk = clock.Real{}
 	}
@@ -85,7 +87,8 @@ func New(db *store.DB, kr *keys.Keyring, cat *catalog.Catalog, log *audit.Log, c
 	if _, err := rand.Read(k); err != nil {
 		panic("vault: system randomness failed: " + err.Error())
 	}
-	return &Vault{db: db, keys: kr, cat: cat, log: log, clk: clk, cap: k}
+	v := &Vault{db: db, keys: kr, cat: cat, log: log, clk: clk, cap: k}
+	return v, &Issuer{v}
 }
 
 // Catalog returns the catalog the vault enforces.
@@ -214,6 +217,9 @@ func (v *Vault) PutTx(ctx context.Context, tx *store.Tx, actor Actor, purpose, s
 	if len(items) == 0 {
 		return nil
 	}
+	if err := v.lockLiveSubject(ctx, tx, subject, false); err != nil {
+		return err
+	}
 	now := v.clk.Now().UnixMicro()
 	names := make([]string, 0, len(items))
 	rows := make([]sealed, 0, len(items))
@@ -254,6 +260,33 @@ func (v *Vault) PutTx(ctx context.Context, tx *store.Tx, actor Actor, purpose, s
 	})
 }
 
+// lockLiveSubject checks, inside tx, that the subject exists and is not
+// erased, and locks its row (shared for writers of PI, exclusive for an
+// erasure) on PostgreSQL, so no put can slip in beside an erasure. SQLite's
+// single writer gives the same order.
+func (v *Vault) lockLiveSubject(ctx context.Context, tx *store.Tx, subject string, exclusive bool) error {
+	q := `SELECT erased_at FROM subjects WHERE id = ?`
+	if tx.Engine() == store.Postgres {
+		if exclusive {
+			q += ` FOR UPDATE`
+		} else {
+			q += ` FOR SHARE`
+		}
+	}
+	var erased sql.NullInt64
+	err := tx.QueryRow(ctx, q, subject).Scan(&erased)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errs.New(errs.NotFound, "subject", "数据主体不存在", "no such data subject")
+	}
+	if err != nil {
+		return fmt.Errorf("vault: check subject: %w", err)
+	}
+	if erased.Valid && !exclusive {
+		return errs.New(errs.Erased, "subject", "该用户的个人信息已被删除", "this person's data has been erased")
+	}
+	return nil
+}
+
 var upsertCache sync.Map // rows → statement
 
 // upsertSQL is the multi-row insert-or-replace of n values; both engines
@@ -282,41 +315,56 @@ func isFKViolation(err error) bool {
 	return strings.Contains(s, "FOREIGN KEY constraint failed") || strings.Contains(s, "violates foreign key constraint")
 }
 
-// Reveal is the capability to read one field of one subject whole, for one
-// purpose, until it expires. Only the holder of the vault's Issuer — the
-// decision point — can make one; it cannot be forged or re-aimed.
+// Reveal is the capability to read one record of one field of one subject
+// whole, for one purpose, until it expires. Only the holder of the vault's
+// Issuer — the decision point — can make one; the MAC binds every field, so
+// a Reveal cannot be re-aimed even by code that copies it.
 type Reveal struct {
-	actor, subject, field, purpose, reason string
-	exp                                    int64
-	mac                                    []byte
+	actor, subject, field, record, purpose, reason string
+	exp                                            int64
+	mac                                            []byte
 }
 
-// Issuer mints Reveal capabilities. The edge hands it only to the decision point.
+// Issuer mints Reveal capabilities. vault.New returns it once, to the wiring.
 type Issuer struct{ v *Vault }
 
-// Issuer returns the vault's capability issuer.
-func (v *Vault) Issuer() *Issuer { return &Issuer{v} }
+// ErrNoReason: a reveal needs a reason (ACC-6).
+var ErrNoReason = errs.New(errs.Invalid, "reason", "查看完整信息须说明理由", "a reveal needs a reason")
 
 func (v *Vault) capMAC(r *Reveal) []byte {
 	m := hmac.New(sha256.New, v.cap)
-	for _, s := range [...]string{r.actor, r.subject, r.field, r.purpose, r.reason, strconv.FormatInt(r.exp, 10)} {
+	for _, s := range [...]string{r.actor, r.subject, r.field, r.record, r.purpose, r.reason, strconv.FormatInt(r.exp, 10)} {
 		m.Write([]byte(s))
 		m.Write([]byte{0})
 	}
 	return m.Sum(nil)
 }
 
-// Issue grants actor a reveal of subject's field for purpose, with reason,
-// valid for ttl.
-func (i *Issuer) Issue(actor, subject, field, purpose, reason string, ttl time.Duration) *Reveal {
-	r := &Reveal{actor: actor, subject: subject, field: field, purpose: purpose, reason: reason,
+// Issue grants actor a reveal of one record ("" = MainRecord) of subject's
+// field for purpose, valid for ttl. The reason is required; it is kept in
+// the audit log, redacted of anything that looks like PI and cut to 200
+// characters, since the log can never be erased.
+func (i *Issuer) Issue(actor, subject, field, record, purpose, reason string, ttl time.Duration) (*Reveal, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return nil, ErrNoReason
+	}
+	if record == "" {
+		record = MainRecord
+	}
+	if r := []rune(obs.Redact(reason)); len(r) > 200 {
+		reason = string(r[:200])
+	} else {
+		reason = string(r)
+	}
+	r := &Reveal{actor: actor, subject: subject, field: field, record: record, purpose: purpose, reason: reason,
 		exp: i.v.clk.Now().Add(ttl).UnixMicro()}
 	r.mac = i.v.capMAC(r)
-	return r
+	return r, nil
 }
 
-func (v *Vault) validReveal(r *Reveal, actor, subject, field, purpose string) bool {
-	if r == nil || r.actor != actor || r.subject != subject || r.field != field || r.purpose != purpose {
+func (v *Vault) validReveal(r *Reveal, actor, subject, field, record, purpose string) bool {
+	if r == nil || r.actor != actor || r.subject != subject || r.field != field || r.record != record || r.purpose != purpose {
 		return false
 	}
 	if v.clk.Now().UnixMicro() > r.exp {
@@ -326,8 +374,9 @@ func (v *Vault) validReveal(r *Reveal, actor, subject, field, purpose string) bo
 }
 
 // Get reads one value: masked by the catalog's mask, or whole when reveal is
-// a valid capability for exactly this actor, subject, field and purpose.
-// Every read is audited, with the reveal reason when there is one.
+// a valid capability for exactly this actor, subject, field, record and
+// purpose. Every attempt is audited — refused reveals, missing, erased and
+// failed reads included — with the reveal reason when there is one.
 func (v *Vault) Get(ctx context.Context, actor Actor, purpose, subject, field, record string, reveal *Reveal) (Value, error) {
 	f, ok := v.cat.Field(field)
 	if !ok {
@@ -336,38 +385,53 @@ func (v *Vault) Get(ctx context.Context, actor Actor, purpose, subject, field, r
 	if record == "" {
 		record = MainRecord
 	}
+	detail := map[string]string{"record": record}
 	var ver int
 	var ct []byte
 	var updated int64
-	err := v.db.QueryRow(ctx, `SELECT dek_version, ciphertext, updated_at FROM pi_values WHERE subject_id = ? AND field = ? AND record_id = ?`,
+	err := v.db.QueryRow(ctx, `SELECT v.dek_version, v.ciphertext, v.updated_at FROM pi_values v JOIN subjects s ON s.id = v.subject_id
+		WHERE v.subject_id = ? AND v.field = ? AND v.record_id = ? AND s.erased_at IS NULL`,
 		subject, field, record).Scan(&ver, &ct, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
+		e := errs.New(errs.NotFound, field, "未找到该信息", "no such value")
 		if erased, _ := v.Erased(ctx, subject); erased {
-			return Value{}, errs.New(errs.Erased, field, "该用户的个人信息已被删除", "this person's data has been erased")
+			e = errs.New(errs.Erased, field, "该用户的个人信息已被删除", "this person's data has been erased")
 		}
-		return Value{}, errs.New(errs.NotFound, field, "未找到该信息", "no such value")
+		return Value{}, v.auditRead(ctx, actor, purpose, subject, field, string(e.Code), detail, e)
 	}
 	if err != nil {
 		return Value{}, fmt.Errorf("vault: get %s: %w", field, err)
 	}
-	val, err := v.open(ctx, subject, f, record, ver, ct, reveal != nil && v.validReveal(reveal, actor.ID, subject, field, purpose))
+	whole := false
+	if reveal != nil {
+		if whole = v.validReveal(reveal, actor.ID, subject, field, record, purpose); whole {
+			detail["revealed"], detail["reason"] = "true", reveal.reason
+		} else {
+			detail["reveal_refused"] = "capability not valid for this read"
+		}
+	}
+	val, err := v.open(ctx, subject, f, record, ver, ct, whole)
 	if err != nil {
-		return Value{}, err
+		return Value{}, v.auditRead(ctx, actor, purpose, subject, field, string(errs.CodeOf(err)), detail, err)
 	}
 	val.UpdatedAt = time.UnixMicro(updated).UTC()
-	detail := map[string]string{"record": record}
-	if !val.Masked {
-		detail["revealed"] = "true"
-		detail["reason"] = reveal.reason
-	}
-	err = v.db.InTx(ctx, func(tx *store.Tx) error {
-		return v.log.Append(ctx, tx, audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.read",
-			Subject: subject, Fields: []string{field}, Purpose: purpose, Detail: detail})
-	})
-	if err != nil {
+	if err := v.auditRead(ctx, actor, purpose, subject, field, "ok", detail, nil); err != nil {
 		return Value{}, err
 	}
 	return val, nil
+}
+
+// auditRead records a read attempt and returns result (the caller's error,
+// or an audit failure if recording itself failed: no unrecorded access).
+func (v *Vault) auditRead(ctx context.Context, actor Actor, purpose, subject, field, outcome string, detail map[string]string, result error) error {
+	err := v.db.InTx(ctx, func(tx *store.Tx) error {
+		return v.log.Append(ctx, tx, audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.read",
+			Subject: subject, Fields: []string{field}, Purpose: purpose, Outcome: outcome, Detail: detail})
+	})
+	if err != nil {
+		return err
+	}
+	return result
 }
 
 func (v *Vault) open(ctx context.Context, subject string, f *catalog.Field, record string, ver int, ct []byte, whole bool) (Value, error) {

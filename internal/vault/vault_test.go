@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gigvault/internal/app"
+	"gigvault/internal/audit"
 	"gigvault/internal/errs"
 	"gigvault/internal/store"
 	"gigvault/internal/testenv"
@@ -57,7 +58,7 @@ func TestPutGetMaskedAndRevealed(t *testing.T) {
 		if !got.Masked || got.Text != "153****2212" {
 			t.Fatalf("masked get = %+v, want 153****2212 masked", got)
 		}
-		rv := c.Vault.Issuer().Issue(actor.ID, s, "mobile", "account_registration", "test", time.Minute)
+		rv, _ := c.Issuer.Issue(actor.ID, s, "mobile", "", "account_registration", "test", time.Minute)
 		got, err = c.Vault.Get(ctx, actor, "account_registration", s, "mobile", "", rv)
 		if err != nil {
 			t.Fatal(err)
@@ -66,22 +67,43 @@ func TestPutGetMaskedAndRevealed(t *testing.T) {
 			t.Fatalf("revealed get = %+v, want normalised 15312342212", got)
 		}
 		// A capability aimed at another field, purpose or actor reveals nothing.
-		for _, bad := range []struct{ actor, field, purpose string }{
-			{"test:other", "mobile", "account_registration"},
-			{actor.ID, "name", "account_registration"},
-			{actor.ID, "mobile", "marketing"},
+		for _, bad := range []struct{ actor, field, record, purpose string }{
+			{"test:other", "mobile", "", "account_registration"},
+			{actor.ID, "name", "", "account_registration"},
+			{actor.ID, "mobile", "", "marketing"},
+			{actor.ID, "mobile", "other-record", "account_registration"},
 		} {
-			rv := c.Vault.Issuer().Issue(bad.actor, s, bad.field, bad.purpose, "test", time.Minute)
+			rv, _ := c.Issuer.Issue(bad.actor, s, bad.field, bad.record, bad.purpose, "test", time.Minute)
 			got, err := c.Vault.Get(ctx, actor, "account_registration", s, "mobile", "", rv)
 			if err != nil || !got.Masked {
 				t.Errorf("capability %+v revealed: %+v, %v", bad, got, err)
 			}
 		}
 		// An expired capability reveals nothing.
-		rv = c.Vault.Issuer().Issue(actor.ID, s, "mobile", "account_registration", "test", time.Minute)
+		rv, _ = c.Issuer.Issue(actor.ID, s, "mobile", "", "account_registration", "test", time.Minute)
 		c.Clock.(interface{ Advance(time.Duration) }).Advance(2 * time.Minute)
 		if got, _ := c.Vault.Get(ctx, actor, "account_registration", s, "mobile", "", rv); !got.Masked {
 			t.Error("expired capability revealed the value")
+		}
+		if _, err := c.Issuer.Issue(actor.ID, s, "mobile", "", "account_registration", "  ", time.Minute); !errs.Is(err, errs.Invalid) {
+			t.Errorf("reveal without a reason: %v", err)
+		}
+		// Refused reveals are audited as such.
+		es, err := audit.Search(ctx, c.DB, audit.Filter{Subject: s, Action: "pi.read"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused, revealed := 0, 0
+		for _, e := range es {
+			if e.Detail["reveal_refused"] != "" {
+				refused++
+			}
+			if e.Detail["revealed"] == "true" && e.Detail["reason"] == "test" {
+				revealed++
+			}
+		}
+		if refused != 5 || revealed != 1 {
+			t.Errorf("audit: %d refused reveals, %d reveals; want 5 and 1", refused, revealed)
 		}
 		name, err := c.Vault.Get(ctx, actor, "account_registration", s, "name", "", nil)
 		if err != nil || name.Text != "张**" {

@@ -7,6 +7,7 @@ CREATE TABLE kms_root (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
     suite       TEXT NOT NULL,
     check_value BYTEA NOT NULL,
+    origin      TEXT NOT NULL, -- generated (development key) or configured
     created_at  BIGINT NOT NULL
 );
 

@@ -9,6 +9,7 @@ CREATE TABLE subjects (
     created_at BIGINT NOT NULL,
     erased_at  BIGINT
 );
+CREATE INDEX subjects_erased ON subjects (erased_at) WHERE erased_at IS NOT NULL;
 
 -- Every stored PI value, as ciphertext under the subject's data key.
 CREATE TABLE pi_values (
