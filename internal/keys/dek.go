@@ -143,6 +143,9 @@ func (k *Keyring) Destroy(ctx context.Context, subject string) error {
 		if err != nil {
 			return fmt.Errorf("keys: destroy data key: %w", err)
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM kms_blind WHERE subject_id = ?`, subject); err != nil {
+			return fmt.Errorf("keys: destroy blind indexes: %w", err)
+		}
 		return nil
 	})
 	k.destroys.Add(1)
@@ -200,11 +203,82 @@ func lockRoot(ctx context.Context, tx *store.Tx, exclusive bool) error {
 	return nil
 }
 
-// BlindIndex returns a keyed digest (HMAC-SM3 by default) of a normalised
-// value, for exact look-ups without decrypting: the same field and value
-// always give the same index, and the index reveals nothing without the key.
-func (k *Keyring) BlindIndex(field, normalised string) []byte {
+// blindIndex is a keyed digest (HMAC-SM3 by default) of a normalised value:
+// the same field and value always give the same index, and the index
+// reveals nothing without the key.
+func (k *Keyring) blindIndex(field, normalised string) []byte {
 	return cryptox.MAC(k.suite, k.bidx, []byte(field), []byte{0}, []byte(normalised))
+}
+
+// IndexEntry is one value to make findable.
+type IndexEntry struct {
+	Field, Record, Normalised string
+}
+
+// Index records blind indexes for a subject's values, in the key store. An
+// entry for a record that already has one for another value is added beside
+// it; Prune removes the stale ones once the caller's write has committed.
+func (k *Keyring) Index(ctx context.Context, subject string, entries ...IndexEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	return k.db.InTx(ctx, func(tx *store.Tx) error {
+		var destroyed sql.NullInt64
+		err := tx.QueryRow(ctx, `SELECT destroyed_at FROM kms_deks WHERE subject_id = ?`, subject).Scan(&destroyed)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("keys: index: %w", err)
+		}
+		if destroyed.Valid {
+			return ErrErased
+		}
+		for _, e := range entries {
+			if _, err := tx.ExecHot(ctx, `INSERT INTO kms_blind (subject_id, field, record_id, bidx) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+				subject, e.Field, e.Record, k.blindIndex(e.Field, e.Normalised)); err != nil {
+				return fmt.Errorf("keys: index: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Prune drops a subject's index entries for these records other than the
+// current values'.
+func (k *Keyring) Prune(ctx context.Context, subject string, current ...IndexEntry) error {
+	if len(current) == 0 {
+		return nil
+	}
+	return k.db.InTx(ctx, func(tx *store.Tx) error {
+		for _, e := range current {
+			if _, err := tx.Exec(ctx, `DELETE FROM kms_blind WHERE subject_id = ? AND field = ? AND record_id = ? AND bidx <> ?`,
+				subject, e.Field, e.Record, k.blindIndex(e.Field, e.Normalised)); err != nil {
+				return fmt.Errorf("keys: prune index: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Candidate is a (subject, record) whose index matches a look-up. The
+// caller confirms it by decrypting.
+type Candidate struct{ Subject, Record string }
+
+// Lookup returns the records whose blind index matches the value.
+func (k *Keyring) Lookup(ctx context.Context, field, normalised string) ([]Candidate, error) {
+	rows, err := k.db.Query(ctx, `SELECT subject_id, record_id FROM kms_blind WHERE field = ? AND bidx = ? ORDER BY subject_id, record_id`,
+		field, k.blindIndex(field, normalised))
+	if err != nil {
+		return nil, fmt.Errorf("keys: look-up: %w", err)
+	}
+	defer rows.Close()
+	var out []Candidate
+	for rows.Next() {
+		var c Candidate
+		if err := rows.Scan(&c.Subject, &c.Record); err != nil {
+			return nil, fmt.Errorf("keys: look-up: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // SignAudit signs an audit checkpoint with the audit signing key (SM2 by

@@ -47,7 +47,7 @@ func Redact(s string) string {
 }
 
 // replaceAlone replaces matches of re that pass check and are not part of a
-// longer number or hyphenated ID: a digit, '-' or '_' on either side keeps
+// longer number or hyphenated ID: a digit or '-' on either side keeps
 // the match (UUIDs, longer numbers caught by another pattern); letters do
 // not, so "mobile13800138000" is still redacted.
 func replaceAlone(s string, re *regexp.Regexp, repl string, check func(string) bool) string {
@@ -73,7 +73,7 @@ func replaceAlone(s string, re *regexp.Regexp, repl string, check func(string) b
 }
 
 func wordByte(c byte) bool {
-	return c >= '0' && c <= '9' || c == '-' || c == '_'
+	return c >= '0' && c <= '9' || c == '-'
 }
 
 // mayHavePI is a cheap pre-check: no '@' and no run of 11 digits or
@@ -144,6 +144,12 @@ func redactAttr(a slog.Attr) slog.Attr {
 	switch v.Kind() {
 	case slog.KindString:
 		return slog.String(a.Key, Redact(v.String()))
+	case slog.KindInt64, slog.KindUint64:
+		// A mobile or card number logged as a number is still PI.
+		if s := v.String(); Redact(s) != s {
+			return slog.String(a.Key, Redact(s))
+		}
+		return slog.Attr{Key: a.Key, Value: v}
 	case slog.KindGroup:
 		g := v.Group()
 		out := make([]slog.Attr, len(g))
@@ -154,6 +160,9 @@ func redactAttr(a slog.Attr) slog.Attr {
 	case slog.KindAny:
 		if err, ok := v.Any().(error); ok {
 			return slog.String(a.Key, Redact(err.Error()))
+		}
+		if b, ok := v.Any().([]byte); ok {
+			return slog.String(a.Key, Redact(string(b)))
 		}
 		return slog.String(a.Key, Redact(v.String()))
 	}

@@ -30,11 +30,11 @@ func TestRedact(t *testing.T) {
 func TestRedactingHandler(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(NewRedactingHandler(slog.NewJSONHandler(&buf, nil)))
-	log.With("who", "13800138000").Info("user 15312342212 failed",
+	log.With("who", "13800138000").Info("user 15312342212 failed", "phone", int64(13912345678), "raw", []byte("user_13512345678"),
 		"err", errors.New("lookup 11010519491231002X: not found"),
 		slog.Group("req", "email", "a.b@qq.com", "n", 3))
 	out := buf.String()
-	for _, leak := range []string{"13800138000", "15312342212", "11010519491231002X", "a.b@qq.com"} {
+	for _, leak := range []string{"13800138000", "15312342212", "11010519491231002X", "a.b@qq.com", "13912345678", "13512345678"} {
 		if strings.Contains(out, leak) {
 			t.Errorf("log leaked %s: %s", leak, out)
 		}

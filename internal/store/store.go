@@ -112,6 +112,10 @@ func openSQLite(ctx context.Context, cfg Config, schema Schema) (*DB, error) {
 	if cfg.Path == "" {
 		return nil, errors.New("store: no SQLite path")
 	}
+	if strings.ContainsAny(cfg.Path, "?#") {
+		// The path goes into a file: URI; these would start its parameters.
+		return nil, fmt.Errorf("store: the data directory path may not contain '?' or '#'")
+	}
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
 	}
@@ -369,7 +373,12 @@ type Tx struct {
 	stmts        map[string]*sql.Stmt
 	values       map[any]any
 	beforeCommit []func() error
+	afterCommit  []func()
 }
+
+// AfterCommit registers fn to run once the transaction has committed (not
+// if it rolls back): clean-up in other stores that must not run early.
+func (t *Tx) AfterCommit(fn func()) { t.afterCommit = append(t.afterCommit, fn) }
 
 // Value returns what Set stored under key in this transaction, or nil.
 // Packages use it to carry per-transaction state, such as the audit chain
@@ -474,6 +483,9 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	}
 	if err = sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	for _, fn := range tx.afterCommit {
+		fn()
 	}
 	return nil
 }

@@ -90,6 +90,15 @@ func TestEraseDefeatsOldCopies(t *testing.T) {
 			if got, err := c.Vault.Get(ctx, actor, "account_registration", b, "mobile", "", nil); err != nil || got.Text != "153****2212" {
 				t.Fatalf("other subject: %+v, %v", got, err)
 			}
+			// Its blind indexes went with the key: the erased values cannot be
+			// found, nor guessed at through the index.
+			var idx int
+			if err := c.KMS.QueryRow(ctx, `SELECT COUNT(*) FROM kms_blind WHERE subject_id = ?`, a).Scan(&idx); err != nil || idx != 0 {
+				t.Fatalf("blind indexes after erase: %d, %v", idx, err)
+			}
+			if got, err := c.Vault.Find(ctx, actor, "account_registration", "id_number", "11010519491231002X"); err != nil || len(got) != 1 || got[0].Subject != b {
+				t.Fatalf("find after erase = %+v, %v; want only b", got, err)
+			}
 			// The destroyed key's bytes are gone from the key store, files included.
 			var still []byte
 			if err := c.KMS.QueryRow(ctx, `SELECT wrapped FROM kms_deks WHERE subject_id = ?`, a).Scan(&still); err != nil || still != nil {
@@ -177,7 +186,9 @@ func TestFindConfirmsCandidates(t *testing.T) {
 			a, b := newSubject(t, c), newSubject(t, c)
 			must(t, c.Vault.Put(ctx, actor, "account_registration", a, vault.Item{Field: "mobile", Value: "15312342212"}))
 			must(t, c.Vault.Put(ctx, actor, "account_registration", b, vault.Item{Field: "mobile", Value: "13800138000"}))
-			if _, err := c.DB.Exec(ctx, `UPDATE pi_values SET bidx = (SELECT bidx FROM pi_values WHERE subject_id = ? AND field = 'mobile') WHERE subject_id = ? AND field = 'mobile'`, a, b); err != nil {
+			// Someone with key-store access points a's index value at b's record.
+			if _, err := c.KMS.Exec(ctx, `INSERT INTO kms_blind (subject_id, field, record_id, bidx)
+				SELECT ?, field, record_id, bidx FROM kms_blind WHERE subject_id = ? AND field = 'mobile'`, b, a); err != nil {
 				t.Fatal(err)
 			}
 			got, err := c.Vault.Find(ctx, actor, "account_registration", "mobile", "15312342212")

@@ -3,6 +3,7 @@ package vault
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -80,10 +81,7 @@ func (v *Vault) Find(ctx context.Context, actor Actor, purpose, field, value str
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, field, "取值无效", "invalid value", err)
 	}
-	rows, err := v.db.Query(ctx, `SELECT v.subject_id, v.record_id, v.dek_version, v.ciphertext FROM pi_values v
-		JOIN subjects s ON s.id = v.subject_id
-		WHERE v.field = ? AND v.bidx = ? AND s.erased_at IS NULL ORDER BY v.subject_id`,
-		field, v.keys.BlindIndex(field, norm))
+	found, err := v.keys.Lookup(ctx, field, norm)
 	if err != nil {
 		return nil, fmt.Errorf("vault: find: %w", err)
 	}
@@ -93,17 +91,17 @@ func (v *Vault) Find(ctx context.Context, actor Actor, purpose, field, value str
 		ct  []byte
 	}
 	var cands []cand
-	for rows.Next() {
-		var c cand
-		if err := rows.Scan(&c.Subject, &c.Record, &c.ver, &c.ct); err != nil {
-			rows.Close()
+	for _, f := range found {
+		c := cand{Match: Match{Subject: f.Subject, Record: f.Record}}
+		err := v.db.QueryRow(ctx, `SELECT v.dek_version, v.ciphertext FROM pi_values v JOIN subjects s ON s.id = v.subject_id
+			WHERE v.subject_id = ? AND v.field = ? AND v.record_id = ? AND s.erased_at IS NULL`, f.Subject, field, f.Record).Scan(&c.ver, &c.ct)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // a stale index entry
+		}
+		if err != nil {
 			return nil, fmt.Errorf("vault: find: %w", err)
 		}
 		cands = append(cands, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("vault: find: %w", err)
 	}
 	// The index is only a pointer: each candidate is confirmed by decrypting
 	// it, so an index value copied onto another row finds nothing.

@@ -143,7 +143,8 @@ func (v *Vault) field(name, record string) (*catalog.Field, string, error) {
 type sealed struct {
 	field, record string
 	version       int
-	ct, bidx      []byte
+	ct            []byte
+	index         *keys.IndexEntry
 	expires       sql.NullInt64
 }
 
@@ -169,7 +170,7 @@ func (v *Vault) seal(ctx context.Context, subject string, it Item) (sealed, erro
 	}
 	s.ct, s.version = ct, ver
 	if f.Indexed {
-		s.bidx = v.keys.BlindIndex(f.Name, norm)
+		s.index = &keys.IndexEntry{Field: f.Name, Record: record, Normalised: norm}
 	}
 	if exp := f.ExpiresAt(v.clk.Now()); !exp.IsZero() {
 		s.expires = sql.NullInt64{Int64: exp.UnixMicro(), Valid: true}
@@ -239,12 +240,27 @@ func (v *Vault) PutTx(ctx context.Context, tx *store.Tx, actor Actor, purpose, s
 		names = append(names, s.field)
 	}
 	const perStmt = 50
-	args := make([]any, 0, min(len(rows), perStmt)*9)
+	// Blind indexes go to the key store first; a rollback below leaves at
+	// worst a stale entry that look-ups discard. Stale entries of replaced
+	// values are pruned once this transaction commits.
+	var index []keys.IndexEntry
+	for _, s := range rows {
+		if s.index != nil {
+			index = append(index, *s.index)
+		}
+	}
+	if err := v.keys.Index(ctx, subject, index...); err != nil {
+		return mapKeyErr(err, "subject")
+	}
+	if len(index) > 0 {
+		tx.AfterCommit(func() { _ = v.keys.Prune(context.WithoutCancel(ctx), subject, index...) })
+	}
+	args := make([]any, 0, min(len(rows), perStmt)*8)
 	for start := 0; start < len(rows); start += perStmt {
 		chunk := rows[start:min(start+perStmt, len(rows))]
 		args = args[:0]
 		for _, s := range chunk {
-			args = append(args, subject, s.field, s.record, s.version, s.ct, s.bidx, now, now, s.expires)
+			args = append(args, subject, s.field, s.record, s.version, s.ct, now, now, s.expires)
 		}
 		if _, err := tx.ExecHot(ctx, upsertSQL(len(chunk)), args...); err != nil {
 			if isFKViolation(err) {
@@ -296,15 +312,15 @@ func upsertSQL(n int) string {
 		return q.(string)
 	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO pi_values (subject_id, field, record_id, dek_version, ciphertext, bidx, created_at, updated_at, expires_at) VALUES `)
+	b.WriteString(`INSERT INTO pi_values (subject_id, field, record_id, dek_version, ciphertext, created_at, updated_at, expires_at) VALUES `)
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
 	}
 	b.WriteString(` ON CONFLICT (subject_id, field, record_id) DO UPDATE SET dek_version = excluded.dek_version,
-		ciphertext = excluded.ciphertext, bidx = excluded.bidx, updated_at = excluded.updated_at, expires_at = excluded.expires_at`)
+		ciphertext = excluded.ciphertext, updated_at = excluded.updated_at, expires_at = excluded.expires_at`)
 	q := b.String()
 	upsertCache.Store(n, q)
 	return q

@@ -211,6 +211,18 @@ func TestFindByBlindIndex(t *testing.T) {
 		if got, _ := c.Vault.Find(ctx, actor, "account_registration", "mobile", "13900139000"); len(got) != 0 {
 			t.Fatalf("find unknown = %+v", got)
 		}
+		// A changed value is found by its new value only; the old index entry is pruned.
+		must(t, c.Vault.Put(ctx, actor, "account_registration", a, vault.Item{Field: "mobile", Value: "13900139000"}))
+		if got, _ := c.Vault.Find(ctx, actor, "account_registration", "mobile", "15312342212"); len(got) != 0 {
+			t.Fatalf("find old value = %+v", got)
+		}
+		if got, _ := c.Vault.Find(ctx, actor, "account_registration", "mobile", "13900139000"); len(got) != 1 || got[0].Subject != a {
+			t.Fatalf("find new value = %+v", got)
+		}
+		var entries int
+		if err := c.KMS.QueryRow(ctx, `SELECT COUNT(*) FROM kms_blind WHERE subject_id = ?`, a).Scan(&entries); err != nil || entries != 1 {
+			t.Fatalf("index entries for a = %d, %v", entries, err)
+		}
 		if _, err := c.Vault.Find(ctx, actor, "account_registration", "name", "张三"); !errs.Is(err, errs.Invalid) {
 			t.Fatalf("find on unindexed field: %v", err)
 		}

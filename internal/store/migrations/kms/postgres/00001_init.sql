@@ -41,5 +41,20 @@ CREATE TABLE kms_keys (
     created_at BIGINT NOT NULL
 );
 
+-- Blind indexes (keyed HMAC of a normalised value) for exact look-ups: log-in
+-- by mobile number, duplicate ID numbers. Kept here, not beside the
+-- ciphertext, so erasing a subject removes them with the data key and a copy
+-- of the business database cannot be searched by brute force. A value may
+-- leave a stale row after an update that rolled back; look-ups confirm every
+-- candidate by decrypting, so stale rows find nothing.
+CREATE TABLE kms_blind (
+    subject_id TEXT NOT NULL,
+    field      TEXT NOT NULL,
+    record_id  TEXT NOT NULL,
+    bidx       BYTEA NOT NULL,
+    PRIMARY KEY (subject_id, field, record_id, bidx)
+);
+CREATE INDEX kms_blind_lookup ON kms_blind (field, bidx);
+
 -- +goose Down
 SELECT 'down migrations are not supported';

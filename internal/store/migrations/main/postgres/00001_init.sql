@@ -11,20 +11,20 @@ CREATE TABLE subjects (
 );
 CREATE INDEX subjects_erased ON subjects (erased_at) WHERE erased_at IS NOT NULL;
 
--- Every stored PI value, as ciphertext under the subject's data key.
+-- Every stored PI value, as ciphertext under the subject's data key. Blind
+-- indexes for exact look-ups live in the key store (kms_blind), so a copy of
+-- this database holds nothing that can be matched against guesses.
 CREATE TABLE pi_values (
     subject_id  TEXT NOT NULL REFERENCES subjects (id),
     field       TEXT NOT NULL,
     record_id   TEXT NOT NULL,
     dek_version INTEGER NOT NULL,
     ciphertext  BYTEA NOT NULL,
-    bidx        BYTEA,
     created_at  BIGINT NOT NULL,
     updated_at  BIGINT NOT NULL,
     expires_at  BIGINT,
     PRIMARY KEY (subject_id, field, record_id)
 );
-CREATE INDEX pi_values_bidx ON pi_values (field, bidx) WHERE bidx IS NOT NULL;
 CREATE INDEX pi_values_expiry ON pi_values (expires_at) WHERE expires_at IS NOT NULL;
 
 -- The audit chain: hash = digest(prev hash || canonical entry). seq is the
