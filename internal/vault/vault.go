@@ -97,7 +97,7 @@ func (v *Vault) Catalog() *catalog.Catalog { return v.cat }
 // aad binds a ciphertext to its subject, field, record and key version, so
 // a ciphertext copied anywhere else fails to open (ENC-4).
 func aad(subject, field, record string, version int) []byte {
-	b := make([]byte, 0, 16+len(subject)+len(field)+len(record))
+	b := make([]byte, 0, 32+len(subject)+len(field)+len(record))
 	b = append(b, "gigvault/pi/v1"...)
 	for _, s := range [...]string{subject, field, record} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
