@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
 
 	"gigvault/internal/app"
 	"gigvault/internal/demo"
@@ -435,5 +437,31 @@ func TestProductionRefusals(t *testing.T) {
 		if err != nil || !strings.Contains(out, "gigvault "+c.name) {
 			t.Errorf("%s --help: %v\n%s", c.name, err, out)
 		}
+	}
+}
+
+// audit verify exits non-zero and names the entry when the chain was changed.
+func TestAuditVerifyCommandNamesTampering(t *testing.T) {
+	b := newBinEnv(t, testenv.Engines(t)[0])
+	if out, err := b.cmd("demo", "seed", "--subjects", "30", "--seed", "3").CombinedOutput(); err != nil {
+		t.Fatalf("seed: %v\n%s", err, out)
+	}
+	if out, err := b.cmd("audit", "verify").CombinedOutput(); err != nil || !strings.Contains(string(out), "OK: 30 entries") {
+		t.Fatalf("clean verify: %v\n%s", err, out)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(b.cfg.DataDir, "gigvault.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TRIGGER audit_entries_no_update`, `UPDATE audit_entries SET actor = 'staff:someone' WHERE seq = 17`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	out, err := b.cmd("audit", "verify").CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "audit entry 17: modified") {
+		t.Fatalf("tampered verify: %v\n%s", err, out)
 	}
 }

@@ -366,3 +366,42 @@ func TestSearchFilters(t *testing.T) {
 		})
 	}
 }
+
+// A checkpoint is signed after CheckpointInterval even when fewer than
+// CheckpointEvery entries were appended; Checkpoint signs a quiet tail.
+func TestCheckpointByTime(t *testing.T) {
+	cfg := testenv.Engines(t)[0].Config(t)
+	cfg.CheckpointEvery = 1000
+	cfg.CheckpointInterval = time.Minute
+	c := testenv.Open(t, cfg)
+	clk := c.Clock.(interface{ Advance(time.Duration) })
+	count := func() int {
+		var n int
+		if err := c.DB.QueryRow(ctx, `SELECT COUNT(*) FROM audit_checkpoints`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	seed(t, c, 3)
+	if n := count(); n != 0 {
+		t.Fatalf("%d checkpoints before the interval", n)
+	}
+	clk.Advance(61 * time.Second)
+	seed(t, c, 1)
+	if n := count(); n != 1 {
+		t.Fatalf("%d checkpoints after the interval, want 1", n)
+	}
+	seed(t, c, 2)
+	if err := c.Audit.Checkpoint(ctx, c.DB); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("%d checkpoints after Checkpoint, want 2", n)
+	}
+	if err := c.Audit.Checkpoint(ctx, c.DB); err != nil || count() != 2 {
+		t.Fatalf("a second Checkpoint with nothing new signed again: %v", err)
+	}
+	if rep := verify(t, c); !rep.OK() || rep.Signed != 6 {
+		t.Fatalf("verify: %+v %v", rep, rep.Problem)
+	}
+}
