@@ -22,15 +22,7 @@ var (
 
 func subject(t *testing.T, c *app.Core, kind string) string {
 	t.Helper()
-	var id string
-	if err := c.DB.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		id, err = c.Vault.CreateSubject(ctx, tx, kind)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return id
+	return testenv.Subjects(t, c, kind, 1)[0]
 }
 
 // A business database opened with another (or a fresh) key store is refused

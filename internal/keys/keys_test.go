@@ -13,7 +13,6 @@ import (
 
 	"gigvault/internal/app"
 	"gigvault/internal/keys"
-	"gigvault/internal/store"
 	"gigvault/internal/testenv"
 	"gigvault/internal/vault"
 )
@@ -25,20 +24,7 @@ var (
 
 func subjects(t *testing.T, c *app.Core, n int) []string {
 	t.Helper()
-	ids := make([]string, n)
-	err := c.DB.InTx(ctx, func(tx *store.Tx) error {
-		for i := range ids {
-			var err error
-			if ids[i], err = c.Vault.CreateSubject(ctx, tx, "worker"); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ids
+	return testenv.Subjects(t, c, "worker", n)
 }
 
 func kmsSnapshot(t *testing.T, c *app.Core) string {

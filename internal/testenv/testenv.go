@@ -113,3 +113,22 @@ func DropSchema(t testing.TB, url, schema string) {
 	t.Helper()
 	dropSchemas(url, schema)
 }
+
+// Subjects creates n data subjects of kind in one transaction.
+func Subjects(t testing.TB, c *app.Core, kind string, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	err := c.DB.InTx(context.Background(), func(tx *store.Tx) error {
+		for i := range ids {
+			var err error
+			if ids[i], err = c.Vault.CreateSubject(context.Background(), tx, kind); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}

@@ -20,20 +20,7 @@ func benchCore(b *testing.B) *app.Core {
 
 func benchSubjects(b *testing.B, c *app.Core, n int) []string {
 	b.Helper()
-	ids := make([]string, n)
-	err := c.DB.InTx(context.Background(), func(tx *store.Tx) error {
-		for i := range ids {
-			var err error
-			if ids[i], err = c.Vault.CreateSubject(context.Background(), tx, "worker"); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return ids
+	return testenv.Subjects(b, c, "worker", n)
 }
 
 // Vault seal+open of a 32-byte field with the data key cached, in memory,

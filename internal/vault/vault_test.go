@@ -10,7 +10,6 @@ import (
 	"gigvault/internal/app"
 	"gigvault/internal/audit"
 	"gigvault/internal/errs"
-	"gigvault/internal/store"
 	"gigvault/internal/testenv"
 	"gigvault/internal/vault"
 )
@@ -22,16 +21,7 @@ var (
 
 func newSubject(t *testing.T, c *app.Core) string {
 	t.Helper()
-	var id string
-	err := c.DB.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		id, err = c.Vault.CreateSubject(ctx, tx, "worker")
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
+	return testenv.Subjects(t, c, "worker", 1)[0]
 }
 
 func eachEngine(t *testing.T, fn func(t *testing.T, c *app.Core)) {
