@@ -104,9 +104,9 @@ func (e *ParseError) Error() string {
 // the same input, anywhere in it, or, in [Merge] mode, be covered by the
 // embedded data. A date or year may appear only once per input.
 //
-// On failure Parse returns a nil *Calendar and an error wrapping one
+// On bad data Parse returns a nil *Calendar and an error wrapping one
 // *[ParseError] per problem found (at most 10), each naming the line; use
-// errors.As to get the first.
+// errors.As to get the first. An error reading r is returned wrapped.
 func Parse(r io.Reader, mode Mode) (*Calendar, error) {
 	return parseMode(r, "", mode)
 }
