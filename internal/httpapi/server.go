@@ -171,8 +171,8 @@ type ErrorBody struct {
 // ErrorDetail carries a stable code, the field at fault and messages.
 type ErrorDetail struct {
 	Code      errs.Code `json:"code"`
+	MessageZh string    `json:"message_zh"` // zh-CN first
 	Message   string    `json:"message"`
-	MessageZh string    `json:"message_zh"`
 	Field     string    `json:"field,omitempty"`
 }
 
