@@ -429,7 +429,8 @@ func TestZeroCalendar(t *testing.T) {
 }
 
 func TestDefaultIsShared(t *testing.T) {
-	if Default() != Default() {
+	a, b := Default(), Default()
+	if a != b {
 		t.Error("Default returned different calendars")
 	}
 }
