@@ -91,6 +91,35 @@ func TestWrongMasterKeyIsRefusedAndChangesNothing(t *testing.T) {
 	}
 }
 
+// Two processes starting at once on a fresh data directory agree on one
+// development key.
+func TestDevKeyCreationRace(t *testing.T) {
+	dir := t.TempDir()
+	roots := make([]*keys.Root, 8)
+	errs := make([]error, 8)
+	var wg sync.WaitGroup
+	for i := range roots {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			roots[i], errs[i] = keys.LoadRoot(keys.RootConfig{DataDir: dir})
+		}(i)
+	}
+	wg.Wait()
+	for i := range roots {
+		if errs[i] != nil {
+			t.Fatalf("starter %d: %v", i, errs[i])
+		}
+		if !keys.SameRoot(roots[0], roots[i]) {
+			t.Fatalf("starter %d got another key", i)
+		}
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Fatalf("data directory holds %d files, want just master.key", len(ents))
+	}
+}
+
 func TestRootKeySources(t *testing.T) {
 	dir := t.TempDir()
 	// Dev: generated on first start, the same on the second.

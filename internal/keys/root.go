@@ -66,15 +66,27 @@ func LoadRoot(cfg RootConfig) (*Root, error) {
 			return nil, fmt.Errorf("keys: generate master key: %w", err)
 		}
 		content := devMarker + "\n" + hex.EncodeToString(k) + "\n"
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		// Written to a temporary file and linked into place, so a second
+		// process starting at the same moment reads a whole key, never half
+		// of one, and both end up with the same key.
+		tmp, err := os.CreateTemp(cfg.DataDir, ".master.key-*")
 		if err != nil {
 			return nil, fmt.Errorf("keys: write development master key: %w", err)
 		}
-		if _, err := f.WriteString(content); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("keys: write development master key: %w", err)
+		_, werr := tmp.WriteString(content)
+		if cerr := tmp.Close(); werr == nil {
+			werr = cerr
 		}
-		if err := f.Close(); err != nil {
+		if werr == nil {
+			werr = os.Chmod(tmp.Name(), 0o600)
+		}
+		if werr != nil {
+			os.Remove(tmp.Name())
+			return nil, fmt.Errorf("keys: write development master key: %w", werr)
+		}
+		err = os.Link(tmp.Name(), path) // fails if another process won the race
+		os.Remove(tmp.Name())
+		if err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("keys: write development master key: %w", err)
 		}
 	}
