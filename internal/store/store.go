@@ -112,10 +112,7 @@ func openSQLite(ctx context.Context, cfg Config, schema Schema) (*DB, error) {
 	if cfg.Path == "" {
 		return nil, errors.New("store: no SQLite path")
 	}
-	if strings.ContainsAny(cfg.Path, "?#") {
-		// The path goes into a file: URI; these would start its parameters.
-		return nil, fmt.Errorf("store: the data directory path may not contain '?' or '#'")
-	}
+
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
 	}
@@ -133,7 +130,8 @@ func openSQLite(ctx context.Context, cfg Config, schema Schema) (*DB, error) {
 	// secure_delete overwrites deleted content with zeros, so erased rows and
 	// destroyed keys do not linger in free pages (ENC-5).
 	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_pragma=cache_size(-65536)&_pragma=temp_store(memory)&_pragma=synchronous(" + sync + ")"
-	wdsn := "file:" + cfg.Path + "?_pragma=journal_mode(WAL)&" + common + "&_txlock=immediate"
+	uri := "file:" + uriPath(cfg.Path)
+	wdsn := uri + "?_pragma=journal_mode(WAL)&" + common + "&_txlock=immediate"
 	w, err := sql.Open("sqlite", wdsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", cfg.Path, err)
@@ -149,7 +147,7 @@ func openSQLite(ctx context.Context, cfg Config, schema Schema) (*DB, error) {
 	if n <= 0 {
 		n = 4
 	}
-	r, err := sql.Open("sqlite", "file:"+cfg.Path+"?"+common+"&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", uri+"?"+common+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s for reading: %w", cfg.Path, err)
@@ -162,6 +160,22 @@ func openSQLite(ctx context.Context, cfg Config, schema Schema) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// uriPath escapes a file path for a file: URI, so characters such as '?',
+// '#' and '%' in a data directory name cannot start URI parameters (and
+// inject pragmas such as secure_delete(0)) or a fragment.
+func uriPath(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; c {
+		case '%', '?', '#':
+			fmt.Fprintf(&b, "%%%02x", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // checkSQLiteHeader refuses an existing file that is not an SQLite database

@@ -124,6 +124,25 @@ func TestRefusesForeignDatabases(t *testing.T) {
 	}
 }
 
+// A data directory whose name holds URI metacharacters is a plain path: it
+// cannot inject SQLite parameters.
+func TestOddDataDirectoryNames(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a?_pragma=secure_delete(0)#x%41")
+	path := filepath.Join(dir, "gigvault.db")
+	db, err := store.OpenMigrated(ctx, store.Config{Path: path}, store.Main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var secure int
+	if err := db.QueryRowWriter(ctx, `PRAGMA secure_delete`).Scan(&secure); err != nil || secure != 1 {
+		t.Fatalf("secure_delete = %d, %v", secure, err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not at the literal path: %v", err)
+	}
+}
+
 func TestRebindAndTx(t *testing.T) {
 	for _, e := range testenv.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
