@@ -22,6 +22,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"gigvault/internal/app"
+	"gigvault/internal/catalog"
 	"gigvault/internal/demo"
 	"gigvault/internal/testenv"
 	"gigvault/internal/vault"
@@ -102,7 +103,7 @@ type needles struct {
 func sensitiveNeedles(t *testing.T, lines []demo.Line) *needles {
 	t.Helper()
 	ns := &needles{byPrefix: map[[6]byte][][]byte{}}
-	cat := testenv.Catalog()
+	cat := catalog.Default()
 	for _, l := range lines {
 		for k, v := range l.Fields {
 			name, _, _ := strings.Cut(k, "#")

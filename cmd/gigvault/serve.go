@@ -96,9 +96,7 @@ func envOr(env *runEnv, name, def string) string {
 
 // checkpointLoop signs the audit chain's tail every interval, so a quiet
 // server does not keep unsigned entries for long.
-func checkpointLoop(ctx context.Context, c *app.Core, log interface {
-	Warn(string, ...any)
-}) {
+func checkpointLoop(ctx context.Context, c *app.Core, log *slog.Logger) {
 	iv := c.Cfg.CheckpointInterval
 	if iv <= 0 {
 		iv = time.Minute

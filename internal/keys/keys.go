@@ -274,12 +274,6 @@ func (k *Keyring) kek(ctx context.Context, v int) (cipher.AEAD, error) {
 	return a, nil
 }
 
-// Suite returns the keyring's crypto suite.
-func (k *Keyring) Suite() cryptox.Suite { return k.suite }
-
-// Generated reports whether the root key is a generated development key.
-func (k *Keyring) Generated() bool { return k.gen }
-
 // CreatedUnderGeneratedRoot reports whether the key store was first created
 // under a generated development key — true even if that key's bytes were
 // later copied into GIGVAULT_MASTER_KEY.

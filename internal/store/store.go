@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -332,19 +333,12 @@ func rebind(e Engine, q string) string {
 		case c == '?' && !inStr:
 			n++
 			b.WriteByte('$')
-			b.WriteString(itoa(n))
+			b.WriteString(strconv.Itoa(n))
 		default:
 			b.WriteByte(c)
 		}
 	}
 	return b.String()
-}
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return fmt.Sprint(n)
 }
 
 // Querier is what domain code runs SQL on: the database itself (reads go to
@@ -447,11 +441,6 @@ func (t *Tx) ExecHot(ctx context.Context, q string, args ...any) (sql.Result, er
 		t.stmts[q] = st
 	}
 	return st.ExecContext(ctx, args...)
-}
-
-// Prepare prepares a statement for repeated use inside the transaction.
-func (t *Tx) Prepare(ctx context.Context, q string) (*sql.Stmt, error) {
-	return t.tx.PrepareContext(ctx, rebind(t.engine, q))
 }
 
 // Engine returns the database engine.

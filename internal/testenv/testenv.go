@@ -16,7 +16,6 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the pgx driver, for schema clean-up
 
 	"gigvault/internal/app"
-	"gigvault/internal/catalog"
 	"gigvault/internal/clock"
 	"gigvault/internal/store"
 )
@@ -104,9 +103,6 @@ func randHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
-
-// Catalog returns the embedded catalog.
-func Catalog() *catalog.Catalog { return catalog.Default() }
 
 // DropSchema removes a PostgreSQL schema made by a test.
 func DropSchema(t testing.TB, url, schema string) {

@@ -263,9 +263,6 @@ func (v *Vault) PutTx(ctx context.Context, tx *store.Tx, actor Actor, purpose, s
 			args = append(args, subject, s.field, s.record, s.version, s.ct, now, now, s.expires)
 		}
 		if _, err := tx.ExecHot(ctx, upsertSQL(len(chunk)), args...); err != nil {
-			if isFKViolation(err) {
-				return errs.Wrap(errs.NotFound, "subject", "数据主体不存在", "no such data subject", err)
-			}
 			return fmt.Errorf("vault: put %d values: %w", len(chunk), err)
 		}
 	}
@@ -324,11 +321,6 @@ func upsertSQL(n int) string {
 	q := b.String()
 	upsertCache.Store(n, q)
 	return q
-}
-
-func isFKViolation(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "FOREIGN KEY constraint failed") || strings.Contains(s, "violates foreign key constraint")
 }
 
 // Reveal is the capability to read one record of one field of one subject
