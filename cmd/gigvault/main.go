@@ -47,6 +47,7 @@ func commands() []command {
 		{"keys status", "show key versions, data-key counts and cache figures", cmdKeysStatus},
 		{"keys rotate", "add a KEK version and re-wrap every data key while serving", cmdKeysRotate},
 		{"demo seed", "write synthetic workers through the vault (GIG-8)", cmdDemoSeed},
+		{"admin create", "create a staff account with TOTP enrolment (the first security admin)", cmdAdminCreate},
 		{"version", "print the version", cmdVersion},
 	}
 }

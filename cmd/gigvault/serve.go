@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gigvault/internal/app"
+	"gigvault/internal/audit"
 	"gigvault/internal/httpapi"
 	"gigvault/internal/obs"
 )
@@ -17,6 +18,7 @@ import (
 func cmdServe(ctx context.Context, env *runEnv, args []string) error {
 	fs := newFlagSet("serve", "run the API server", env)
 	core := registerCore(fs, env)
+	acc := registerAccess(fs, env)
 	addr := fs.String("addr", envOr(env, "GIGVAULT_ADDR", "127.0.0.1:8080"), "listen address [GIGVAULT_ADDR]")
 	certFile := fs.String("tls-cert", envOr(env, "GIGVAULT_TLS_CERT", ""), "TLS certificate (PEM); with --tls-key serves HTTPS, TLS 1.2+ [GIGVAULT_TLS_CERT]")
 	keyFile := fs.String("tls-key", envOr(env, "GIGVAULT_TLS_KEY", ""), "TLS private key (PEM) [GIGVAULT_TLS_KEY]")
@@ -29,6 +31,13 @@ func cmdServe(ctx context.Context, env *runEnv, args []string) error {
 		return err
 	}
 	cfg, err := core.config(log)
+	if err != nil {
+		return err
+	}
+	if err := acc.apply(&cfg, log, core); err != nil {
+		return err
+	}
+	limits, proxies, err := acc.limits()
 	if err != nil {
 		return err
 	}
@@ -48,12 +57,18 @@ func cmdServe(ctx context.Context, env *runEnv, args []string) error {
 	defer c.Close()
 	if !cfg.Production() {
 		log.Warn("development mode: demo-safe defaults; use --env production for real data", "data_dir", cfg.DataDir)
+		if err := demoAdmin(ctx, env, c); err != nil {
+			return err
+		}
 	}
 	m := obs.NewMetrics()
 	registerCoreMetrics(m, c)
 	api := httpapi.New(httpapi.Deps{
 		Log: log, Metrics: m, Version: version,
-		Ready: map[string]httpapi.Pinger{"database": c.DB, "key_store": c.KMS},
+		Ready:   map[string]httpapi.Pinger{"database": c.DB, "key_store": c.KMS},
+		Production: cfg.Production(), Clock: c.Clock, DB: c.DB, Catalog: c.Catalog,
+		Identity: c.Identity, Guard: c.Guard, Approvals: c.Approvals, Recorder: audit.NewRecorder(c.Audit, c.DB, 0),
+		SMS: c.SMS, Limits: &limits, TrustedProxies: proxies,
 	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -73,6 +88,7 @@ func cmdServe(ctx context.Context, env *runEnv, args []string) error {
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 	go checkpointLoop(bg, c, log)
+	go idleStaffLoop(bg, c, log)
 	scheme := "http"
 	if tlsCfg != nil {
 		scheme = "https"
@@ -111,6 +127,25 @@ func checkpointLoop(ctx context.Context, c *app.Core, log *slog.Logger) {
 			if err := c.Audit.Checkpoint(ctx, c.DB); err != nil && ctx.Err() == nil {
 				log.Warn("audit checkpoint failed", "err", err)
 			}
+		}
+	}
+}
+
+// idleStaffLoop disables staff accounts unused past --staff-disable-after
+// (ACC-4), at start and hourly.
+func idleStaffLoop(ctx context.Context, c *app.Core, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := c.Identity.DisableIdleStaff(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("disabling idle staff accounts failed", "err", err)
+		} else if n > 0 {
+			log.Info("disabled idle staff accounts", "accounts", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

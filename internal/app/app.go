@@ -12,11 +12,16 @@ import (
 	"path/filepath"
 	"time"
 
+	"gigvault/internal/access"
+	"gigvault/internal/approval"
 	"gigvault/internal/audit"
 	"gigvault/internal/catalog"
 	"gigvault/internal/clock"
+	"gigvault/internal/consent"
 	"gigvault/internal/cryptox"
+	"gigvault/internal/identity"
 	"gigvault/internal/keys"
+	"gigvault/internal/sms"
 	"gigvault/internal/store"
 	"gigvault/internal/vault"
 )
@@ -38,6 +43,14 @@ type Config struct {
 	CheckpointEvery    int64
 	CheckpointInterval time.Duration
 
+	Identity    identity.Config
+	Access      access.Config
+	ApprovalTTL time.Duration
+	// SMS sends one-time codes. Nil: the console gateway in dev; in
+	// production SMS log-in answers "unavailable" until one is configured.
+	// The console gateway is refused in production.
+	SMS sms.Gateway
+
 	Clock  clock.Clock
 	Logger *slog.Logger
 }
@@ -55,11 +68,19 @@ type Core struct {
 	Keys    *keys.Keyring
 	Audit   *audit.Log
 	Vault   *vault.Vault
-	// Issuer mints reveal capabilities; only the decision point may hold it.
-	Issuer *vault.Issuer
-	Clock  clock.Clock
-	Log    *slog.Logger
+	// Issuer mints reveal capabilities; only the decision point (Guard) holds it.
+	Issuer    *vault.Issuer
+	Consent   *consent.Store
+	Approvals *approval.Store
+	Guard     *access.Guard
+	Identity  *identity.Service
+	SMS       sms.Gateway
+	Clock     clock.Clock
+	Log       *slog.Logger
 }
+
+// ErrConsoleSMSInProduction: the development SMS gateway shows codes in the log.
+var ErrConsoleSMSInProduction = errors.New("production refuses the console SMS gateway: configure --sms-gateway http")
 
 // Defaults fills in the zero values.
 func (c Config) Defaults() Config {
@@ -177,6 +198,10 @@ func Open(ctx context.Context, cfg Config) (*Core, error) {
 		c.Close()
 		return nil, err
 	}
+	if err := c.openAccess(); err != nil {
+		c.Close()
+		return nil, err
+	}
 	if n, err := c.Vault.ResumeErasures(ctx); err != nil {
 		c.Close()
 		return nil, err
@@ -250,4 +275,27 @@ func (c *Core) Close() error {
 		err = errors.Join(err, c.KMS.Close())
 	}
 	return err
+}
+
+// openAccess wires consent, approvals, the decision point's Guard and the
+// identity service.
+func (c *Core) openAccess() error {
+	cfg := c.Cfg
+	c.SMS = cfg.SMS
+	if _, console := c.SMS.(*sms.Console); console && cfg.Production() {
+		return ErrConsoleSMSInProduction
+	}
+	if c.SMS == nil {
+		if cfg.Production() {
+			c.SMS = sms.Unconfigured{}
+		} else {
+			c.SMS = sms.NewConsole(sms.ConsoleOptions{Log: cfg.Logger, Clock: cfg.Clock})
+		}
+	}
+	c.Consent = consent.New(c.DB, cfg.Clock)
+	c.Approvals = approval.New(c.DB, c.Audit, cfg.Clock, cfg.ApprovalTTL)
+	c.Guard = access.New(c.DB, c.Vault, c.Issuer, c.Consent, c.Approvals, c.Audit, cfg.Clock, cfg.Access)
+	c.Identity = identity.New(identity.Deps{DB: c.DB, Vault: c.Vault, Keys: c.Keys, Audit: c.Audit, Consent: c.Consent,
+		Guard: c.Guard, SMS: c.SMS, Suite: c.Suite, Clock: cfg.Clock}, cfg.Identity)
+	return nil
 }

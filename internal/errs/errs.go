@@ -4,7 +4,10 @@
 // the messages, never carries personal information: IDs and field names only.
 package errs
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Code is a stable, documented error code.
 type Code string
@@ -32,6 +35,27 @@ type Error struct {
 	Message   string // English, safe to show
 	MessageZh string // zh-CN, safe to show
 	Err       error  // internal cause, logged, never shown
+
+	// Optional detail a client can act on; never personal information.
+	Reason     string        // a decision's stable reason code, e.g. "reveal_limit"
+	Missing    []string      // what is missing: purposes, consents, fields
+	Ref        string        // a related object, e.g. the approval request to wait for
+	RetryAfter time.Duration // for rate_limited and unavailable: when to try again
+}
+
+// With returns a copy of e carrying a reason code, what is missing and a
+// related reference.
+func (e *Error) With(reason string, missing []string, ref string) *Error {
+	c := *e
+	c.Reason, c.Missing, c.Ref = reason, missing, ref
+	return &c
+}
+
+// After returns a copy of e telling the client when to try again.
+func (e *Error) After(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
+	return &c
 }
 
 func (e *Error) Error() string {

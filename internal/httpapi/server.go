@@ -14,13 +14,22 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"gigvault/api"
+	"gigvault/internal/access"
+	"gigvault/internal/approval"
+	"gigvault/internal/audit"
+	"gigvault/internal/catalog"
+	"gigvault/internal/clock"
 	"gigvault/internal/errs"
+	"gigvault/internal/identity"
 	"gigvault/internal/obs"
+	"gigvault/internal/sms"
+	"gigvault/internal/store"
 )
 
 // Pinger is something /readyz checks.
@@ -35,13 +44,28 @@ type Deps struct {
 	// Ready lists named dependencies that must answer for /readyz.
 	Ready   map[string]Pinger
 	Version string
+
+	// The /v1 API. Routes are registered without them (the OpenAPI test
+	// does that); calls then answer "unavailable".
+	Production     bool
+	Clock          clock.Clock
+	DB             *store.DB
+	Catalog        *catalog.Catalog
+	Identity       *identity.Service
+	Guard          *access.Guard
+	Approvals      *approval.Store
+	Recorder       *audit.Recorder
+	SMS            sms.Gateway // the console gateway enables the development outbox
+	Limits         *Limits // nil: DefaultLimits
+	TrustedProxies []string // peers whose X-Forwarded-For is believed
 }
 
 // Route is one registered endpoint; the OpenAPI test compares these with
 // the document.
 type Route struct {
 	Method, Pattern string
-	Public          bool // reachable without authentication
+	Public          bool   // reachable without authentication
+	Access          string // who may call it: "public", "any", or kinds and "role:…" joined by commas
 	handler         http.HandlerFunc
 }
 
@@ -50,6 +74,7 @@ type Server struct {
 	deps   Deps
 	mux    *http.ServeMux
 	routes []Route
+	lim    limiters
 }
 
 // New builds the API.
@@ -60,12 +85,19 @@ func New(d Deps) *Server {
 	if d.Metrics == nil {
 		d.Metrics = obs.NewMetrics()
 	}
+	if d.Clock == nil {
+		d.Clock = clock.Real{}
+	}
+	if d.Limits == nil {
+		d.Limits = &DefaultLimits
+	}
 	s := &Server{deps: d, mux: http.NewServeMux()}
 	s.add("GET", "/healthz", true, s.healthz)
 	s.add("GET", "/readyz", true, s.readyz)
 	s.add("GET", "/metrics", true, promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP)
 	s.add("GET", "/v1/version", true, s.version)
 	s.add("GET", "/openapi.yaml", true, serveOpenAPI)
+	s.routesV1()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, errs.New(errs.NotFound, "", "接口不存在", "no such endpoint"))
 	})
@@ -73,7 +105,15 @@ func New(d Deps) *Server {
 }
 
 func (s *Server) add(method, pattern string, public bool, h http.HandlerFunc) {
-	s.routes = append(s.routes, Route{Method: method, Pattern: pattern, Public: public, handler: h})
+	access := AccessPublic
+	if !public {
+		access = AccessAny
+	}
+	s.addRule(method, pattern, access, h)
+}
+
+func (s *Server) addRule(method, pattern, access string, h http.HandlerFunc) {
+	s.routes = append(s.routes, Route{Method: method, Pattern: pattern, Public: access == AccessPublic, Access: access, handler: h})
 	s.mux.Handle(method+" "+pattern, s.instrument(pattern, h))
 }
 
@@ -174,6 +214,9 @@ type ErrorDetail struct {
 	MessageZh string    `json:"message_zh"` // zh-CN first
 	Message   string    `json:"message"`
 	Field     string    `json:"field,omitempty"`
+	Reason    string    `json:"reason,omitempty"`  // the decision's reason code
+	Missing   []string  `json:"missing,omitempty"` // what would make the request succeed
+	Ref       string    `json:"ref,omitempty"`     // e.g. the approval request created
 }
 
 // WriteError writes err as the API's error body.
@@ -185,7 +228,11 @@ func WriteError(w http.ResponseWriter, _ *http.Request, err error) {
 		e = &errs.Error{Code: errs.Internal, Message: "internal error", MessageZh: "服务器内部错误"}
 		status = http.StatusInternalServerError
 	}
-	writeJSON(w, status, ErrorBody{ErrorDetail{Code: e.Code, Message: e.Message, MessageZh: e.MessageZh, Field: e.Field}})
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	writeJSON(w, status, ErrorBody{ErrorDetail{Code: e.Code, Message: e.Message, MessageZh: e.MessageZh, Field: e.Field,
+		Reason: e.Reason, Missing: e.Missing, Ref: e.Ref}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -298,3 +299,17 @@ func (k *Keyring) AuditVerifier(keyID string) (cryptox.Verifier, bool) {
 
 // CacheStats reports DEK cache hits and misses since start.
 func (k *Keyring) CacheStats() (hits, misses uint64) { return k.hits.Load(), k.miss.Load() }
+
+// Tag is a keyed digest of parts for exact matching outside the vault:
+// SMS challenges by number, lock-out counters by account, session tokens.
+// It uses the blind-index key under its own domain ("tag/…" cannot collide
+// with a catalog field name), so a copy of the database holds only values
+// that cannot be matched against guesses without the key store.
+func (k *Keyring) Tag(domain string, parts ...string) []byte {
+	b := []byte("tag/" + domain)
+	for _, p := range parts {
+		b = binary.AppendUvarint(append(b, 0), uint64(len(p)))
+		b = append(b, p...)
+	}
+	return cryptox.MAC(k.suite, k.bidx, b)
+}

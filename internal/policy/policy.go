@@ -85,6 +85,10 @@ const (
 // Relations lists every relation.
 var Relations = []Relation{None, Self, Shared, ContactGranted}
 
+// PurposeRights is the catalog purpose of data-subject rights requests; a
+// person reading or copying their own data uses it for every field.
+const PurposeRights = "rights_request"
+
 // Consent is the subject's consent state for the purpose (CON-5, CON-9, CON-13).
 type Consent string
 
@@ -240,10 +244,13 @@ func Decide(r Request) Decision {
 		}
 		return Decision{Effect: Deny, Reason: ReasonNotPermitted}
 	}
-	// Every field must be declared for the purpose (CAT-2, CON-4).
+	// Every field must be declared for the purpose (CAT-2, CON-4) — except
+	// when people exercise their rights over their own data (DSR-1 to
+	// DSR-4): the right of access covers every field held about them.
 	var undeclared []string
+	ownRights := r.Purpose == PurposeRights && r.Relation == Self && isUser(r.Roles)
 	for _, f := range r.Fields {
-		if !slices.Contains(f.Purposes, r.Purpose) {
+		if !ownRights && !slices.Contains(f.Purposes, r.Purpose) {
 			undeclared = append(undeclared, f.Name)
 		}
 	}

@@ -227,3 +227,21 @@ func TestCheckRoles(t *testing.T) {
 		}
 	}
 }
+
+func TestOwnRightsCoverEveryField(t *testing.T) {
+	f := Field{Name: "id_number", Level: 1, Sensitive: true, Purposes: []string{"identity_verification"}}
+	r := Request{Roles: []Role{Worker}, Relation: Self, Action: Read, Fields: []Field{f}, Purpose: PurposeRights}
+	if d := Decide(r); d.Effect != Allow || d.Reason != ReasonSelf {
+		t.Fatalf("own data under rights_request: %+v", d)
+	}
+	// The same purpose does not widen anyone else's reach.
+	for _, rel := range []Relation{None, Shared, ContactGranted} {
+		r.Relation = rel
+		for _, roles := range [][]Role{{Worker}, {EmployerMember}, {Support}, {DPO}} {
+			r.Roles = roles
+			if d := Decide(r); d.Effect != Deny || d.Reason != ReasonPurposeUndeclared {
+				t.Fatalf("%v %v under rights_request: %+v", roles, rel, d)
+			}
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"gigvault/internal/audit"
@@ -13,8 +15,19 @@ import (
 	"gigvault/internal/store"
 )
 
-// List reads every stored value of a subject, masked, with one audit entry.
-func (v *Vault) List(ctx context.Context, actor Actor, purpose, subject string) ([]Value, error) {
+// ListOptions narrow a List.
+type ListOptions struct {
+	// Fields limits the read to these catalog fields; nil means every field.
+	Fields []string
+	// Reveal, a subject-wide capability (Issuer.IssueSubject), returns the
+	// values whole; without it they are masked.
+	Reveal *Reveal
+}
+
+// List reads the stored values of a subject, masked unless o.Reveal covers
+// the whole subject, with one audit entry.
+func (v *Vault) List(ctx context.Context, actor Actor, purpose, subject string, o ListOptions) ([]Value, error) {
+	whole := o.Reveal != nil && v.validReveal(o.Reveal, actor.ID, subject, AllFields, AllFields, purpose)
 	rows, err := v.db.Query(ctx, `SELECT v.field, v.record_id, v.dek_version, v.ciphertext, v.updated_at FROM pi_values v
 		JOIN subjects s ON s.id = v.subject_id WHERE v.subject_id = ? AND s.erased_at IS NULL ORDER BY v.field, v.record_id`, subject)
 	if err != nil {
@@ -46,7 +59,10 @@ func (v *Vault) List(ctx context.Context, actor Actor, purpose, subject string) 
 		if !ok {
 			continue // a field dropped from the catalog: kept for retention, not shown
 		}
-		val, err := v.open(ctx, subject, f, r.record, r.ver, r.ct, false)
+		if o.Fields != nil && !slices.Contains(o.Fields, r.field) {
+			continue
+		}
+		val, err := v.open(ctx, subject, f, r.record, r.ver, r.ct, whole)
 		if err != nil {
 			return nil, err
 		}
@@ -54,10 +70,12 @@ func (v *Vault) List(ctx context.Context, actor Actor, purpose, subject string) 
 		out = append(out, val)
 		names = append(names, r.field)
 	}
-	err = v.db.InTx(ctx, func(tx *store.Tx) error {
-		return v.log.Append(ctx, tx, audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.list",
-			Subject: subject, Fields: audit.SortedFields(names...), Purpose: purpose})
-	})
+	detail := map[string]string{"values": strconv.Itoa(len(out))}
+	if whole {
+		detail["revealed"], detail["reason"] = "true", o.Reveal.reason
+	}
+	err = v.rec.Record(ctx, audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.list",
+		Subject: subject, Fields: audit.SortedFields(names...), Purpose: purpose, Detail: withDecision(ctx, detail)})
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +91,29 @@ type Match struct {
 // duplicate ID numbers — without decrypting anything. The field must be
 // declared indexed. The look-up is audited by field, never by value.
 func (v *Vault) Find(ctx context.Context, actor Actor, purpose, field, value string) ([]Match, error) {
+	out, err := v.find(ctx, field, value)
+	if err != nil {
+		return nil, err
+	}
+	return out, v.rec.Record(ctx, findEntry(ctx, actor, purpose, field, len(out)))
+}
+
+// FindTx is Find inside the caller's transaction, audited in it: for a
+// look-up that decides what the transaction writes (one account per number).
+func (v *Vault) FindTx(ctx context.Context, tx *store.Tx, actor Actor, purpose, field, value string) ([]Match, error) {
+	out, err := v.find(ctx, field, value)
+	if err != nil {
+		return nil, err
+	}
+	return out, v.log.Append(ctx, tx, findEntry(ctx, actor, purpose, field, len(out)))
+}
+
+func findEntry(ctx context.Context, actor Actor, purpose, field string, matches int) audit.Entry {
+	return audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.find",
+		Fields: []string{field}, Purpose: purpose, Detail: withDecision(ctx, map[string]string{"matches": fmt.Sprint(matches)})}
+}
+
+func (v *Vault) find(ctx context.Context, field, value string) ([]Match, error) {
 	f, ok := v.cat.Field(field)
 	if !ok || !f.Indexed {
 		return nil, errs.New(errs.Invalid, field, "该字段不支持精确查找", "this field has no blind index for look-ups")
@@ -118,11 +159,7 @@ func (v *Vault) Find(ctx context.Context, actor Actor, purpose, field, value str
 		clear(pt)
 	}
 	v.C.Finds.Add(1)
-	err = v.db.InTx(ctx, func(tx *store.Tx) error {
-		return v.log.Append(ctx, tx, audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.find",
-			Fields: []string{field}, Purpose: purpose, Detail: map[string]string{"matches": fmt.Sprint(len(out))}})
-	})
-	return out, err
+	return out, nil
 }
 
 // EraseReport describes an erasure without revealing what was erased.

@@ -73,6 +73,7 @@ type Vault struct {
 	cat  *catalog.Catalog
 	log  *audit.Log
 	clk  clock.Clock
+	rec  *audit.Recorder
 	cap  []byte // capability MAC key, per process
 	C    Counters
 }
@@ -87,7 +88,7 @@ func New(db *store.DB, kr *keys.Keyring, cat *catalog.Catalog, log *audit.Log, c
 	if _, err := rand.Read(k); err != nil {
 		panic("vault: system randomness failed: " + err.Error())
 	}
-	v := &Vault{db: db, keys: kr, cat: cat, log: log, clk: clk, cap: k}
+	v := &Vault{db: db, keys: kr, cat: cat, log: log, clk: clk, cap: k, rec: audit.NewRecorder(log, db, 0)}
 	return v, &Issuer{v}
 }
 
@@ -371,8 +372,22 @@ func (i *Issuer) Issue(actor, subject, field, record, purpose, reason string, tt
 	return r, nil
 }
 
+// AllFields is the field and record of a capability covering every value
+// of one subject: what a person holds to read their own data whole.
+const AllFields = "*"
+
+// IssueSubject grants actor a reveal of every value of subject for purpose,
+// valid for ttl: a person reading their own data (DSR-1). List honours it;
+// Get needs a per-field capability.
+func (i *Issuer) IssueSubject(actor, subject, purpose, reason string, ttl time.Duration) (*Reveal, error) {
+	return i.Issue(actor, subject, AllFields, AllFields, purpose, reason, ttl)
+}
+
 func (v *Vault) validReveal(r *Reveal, actor, subject, field, record, purpose string) bool {
-	if r == nil || r.actor != actor || r.subject != subject || r.field != field || r.record != record || r.purpose != purpose {
+	if r == nil || r.actor != actor || r.subject != subject || r.purpose != purpose {
+		return false
+	}
+	if (r.field != field || r.record != record) && (r.field != AllFields || r.record != AllFields) {
 		return false
 	}
 	if v.clk.Now().UnixMicro() > r.exp {
@@ -432,14 +447,33 @@ func (v *Vault) Get(ctx context.Context, actor Actor, purpose, subject, field, r
 // auditRead records a read attempt and returns result (the caller's error,
 // or an audit failure if recording itself failed: no unrecorded access).
 func (v *Vault) auditRead(ctx context.Context, actor Actor, purpose, subject, field, outcome string, detail map[string]string, result error) error {
-	err := v.db.InTx(ctx, func(tx *store.Tx) error {
-		return v.log.Append(ctx, tx, audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.read",
-			Subject: subject, Fields: []string{field}, Purpose: purpose, Outcome: outcome, Detail: detail})
-	})
+	err := v.rec.Record(ctx, audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.read",
+		Subject: subject, Fields: []string{field}, Purpose: purpose, Outcome: outcome, Detail: withDecision(ctx, detail)})
 	if err != nil {
 		return err
 	}
 	return result
+}
+
+type decisionKey struct{}
+
+// WithDecision attaches the decision point's effect and reason code to ctx;
+// the vault writes them into the audit entry of the access they allowed, so
+// one entry records both the decision and the access.
+func WithDecision(ctx context.Context, effect, reason string) context.Context {
+	return context.WithValue(ctx, decisionKey{}, [2]string{effect, reason})
+}
+
+func withDecision(ctx context.Context, detail map[string]string) map[string]string {
+	d, ok := ctx.Value(decisionKey{}).([2]string)
+	if !ok {
+		return detail
+	}
+	if detail == nil {
+		detail = map[string]string{}
+	}
+	detail["decision"], detail["decision_reason"] = d[0], d[1]
+	return detail
 }
 
 func (v *Vault) open(ctx context.Context, subject string, f *catalog.Field, record string, ver int, ct []byte, whole bool) (Value, error) {

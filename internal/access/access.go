@@ -1,0 +1,479 @@
+// Package access is where the decision point meets the vault: every read,
+// reveal, export and bulk change of personal information by anyone goes
+// through a Guard, which gathers the facts (the caller's roles, the catalog
+// labels of the fields, the subject's consent, reveals used, approvals on
+// file), asks policy.Decide, records the decision in the audit chain, and
+// only then touches the vault (ACC-2, ACC-3, ACC-5, ACC-6, ACC-8, AUD-1).
+//
+// The Guard is the only holder of the vault's capability Issuer, so no
+// other code can obtain a whole value.
+package access
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"gigvault/internal/approval"
+	"gigvault/internal/audit"
+	"gigvault/internal/catalog"
+	"gigvault/internal/clock"
+	"gigvault/internal/consent"
+	"gigvault/internal/errs"
+	"gigvault/internal/policy"
+	"gigvault/internal/store"
+	"gigvault/internal/vault"
+)
+
+// Principal is an authenticated caller: a live session and its account.
+type Principal struct {
+	SessionID string
+	AccountID string
+	Kind      string // worker | employer | staff
+	SubjectID string
+	OrgID     string
+	Roles     []policy.Role
+}
+
+// ActorID names the principal in the audit log.
+func (p *Principal) ActorID() string { return p.Kind + ":" + p.AccountID }
+
+// Actor is the principal as the vault records it.
+func (p *Principal) Actor() vault.Actor { return vault.Actor{ID: p.ActorID(), Channel: "api"} }
+
+// ApprovalActor is the principal as the approval store knows them.
+func (p *Principal) ApprovalActor() approval.Actor {
+	return approval.Actor{AccountID: p.AccountID, AuditID: p.ActorID(), Roles: p.Roles}
+}
+
+// Has reports whether the principal holds any of roles.
+func (p *Principal) Has(roles ...policy.Role) bool {
+	for _, r := range roles {
+		if slices.Contains(p.Roles, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// Config sets the limits.
+type Config struct {
+	RevealLimit  int           // whole-value reveals per staff member per window (50)
+	RevealWindow time.Duration // (1 hour)
+	BulkLimit    int           // records above which export, download and bulk change need approval (100)
+}
+
+func (c Config) defaults() Config {
+	if c.RevealLimit <= 0 {
+		c.RevealLimit = 50
+	}
+	if c.RevealWindow <= 0 {
+		c.RevealWindow = time.Hour
+	}
+	if c.BulkLimit <= 0 {
+		c.BulkLimit = 100
+	}
+	return c
+}
+
+// Guard is the decision point's enforcement.
+type Guard struct {
+	db        *store.DB
+	vault     *vault.Vault
+	issuer    *vault.Issuer
+	cat       *catalog.Catalog
+	consent   consent.Source
+	approvals *approval.Store
+	log       *audit.Log
+	rec       *audit.Recorder
+	clk       clock.Clock
+	cfg       Config
+}
+
+// New returns a Guard. It takes the vault's Issuer: no one else should hold it.
+func New(db *store.DB, v *vault.Vault, iss *vault.Issuer, cons consent.Source, appr *approval.Store, log *audit.Log, clk clock.Clock, cfg Config) *Guard {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	return &Guard{db: db, vault: v, issuer: iss, cat: v.Catalog(), consent: cons, approvals: appr, log: log,
+		rec: audit.NewRecorder(log, db, 0), clk: clk, cfg: cfg.defaults()}
+}
+
+// Config returns the effective limits.
+func (g *Guard) Config() Config { return g.cfg }
+
+// ReasonCodes are the accepted reasons for revealing a whole value (ACC-6).
+var ReasonCodes = []string{"customer_request", "dispute", "fraud_investigation", "legal_request", "data_correction"}
+
+func (g *Guard) labels(names []string) ([]policy.Field, error) {
+	out := make([]policy.Field, 0, len(names))
+	for _, n := range names {
+		f, ok := g.cat.Field(n)
+		if !ok {
+			return nil, errs.New(errs.Invalid, "fields", "该字段未在个人信息目录中声明", "a field is not declared in the PI catalog").With("", []string{n}, "")
+		}
+		out = append(out, policy.Field{Name: f.Name, Level: f.Level, Sensitive: f.Sensitive, Purposes: f.Purposes})
+	}
+	return out, nil
+}
+
+// fieldsFor lists the catalog fields declared for purpose.
+func (g *Guard) fieldsFor(purpose string) []string {
+	var out []string
+	for _, f := range g.cat.Fields() {
+		if slices.Contains(f.Purposes, purpose) {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+func (g *Guard) relation(p *Principal, subject string) policy.Relation {
+	if p.SubjectID != "" && p.SubjectID == subject {
+		return policy.Self
+	}
+	return policy.None
+}
+
+// decide asks the decision point and audits every refusal; an allowed
+// access is audited by the vault with the decision attached.
+func (g *Guard) decide(ctx context.Context, p *Principal, subject string, r policy.Request) (policy.Decision, error) {
+	r.Roles = p.Roles
+	if r.Consent == "" {
+		r.Consent = policy.NoConsent
+		if r.Relation != policy.Self && subject != "" && r.Purpose != "" {
+			c, err := g.consent.State(ctx, subject, r.Purpose)
+			if err != nil {
+				return policy.Decision{}, err
+			}
+			r.Consent = c
+		}
+	}
+	d := policy.Decide(r)
+	if d.Effect == policy.Deny || d.Effect == policy.NeedsApproval {
+		names := make([]string, len(r.Fields))
+		for i, f := range r.Fields {
+			names[i] = f.Name
+		}
+		if err := g.rec.Record(ctx, audit.Entry{Actor: p.ActorID(), Channel: "api", Action: "pi.decision", Subject: subject,
+			Fields: audit.SortedFields(names...), Purpose: r.Purpose, Outcome: string(d.Effect),
+			Detail: map[string]string{"action": string(r.Action), "reason": d.Reason, "relation": string(r.Relation)}}); err != nil {
+			return d, err
+		}
+	}
+	return d, nil
+}
+
+// refusal turns a negative decision into the API's error.
+func refusal(d policy.Decision, ref string) error {
+	switch {
+	case d.Reason == policy.ReasonConsentRequired:
+		return errs.New(errs.ConsentRequired, "purpose", "缺少个人信息主体的同意", "the subject has not consented to this purpose").With(d.Reason, d.Missing, "")
+	case d.Effect == policy.NeedsApproval:
+		return errs.New(errs.ApprovalRequired, "", "此操作需要另一名审批人批准，已提交审批申请", "this needs a second person's approval: a request has been filed").With(d.Reason, d.Missing, ref)
+	case d.Reason == policy.ReasonReasonRequired:
+		return errs.New(errs.Invalid, "reason", "查看完整信息须说明理由", "a reveal needs a reason").With(d.Reason, nil, "")
+	case d.Reason == policy.ReasonPurposeUndeclared:
+		return errs.New(errs.Forbidden, "purpose", "该用途未在个人信息目录中声明", "the purpose is not declared for these fields").With(d.Reason, d.Missing, "")
+	}
+	return errs.New(errs.Forbidden, "", "无权访问该个人信息", "you may not access this personal information").With(d.Reason, d.Missing, "")
+}
+
+// ReadOwn returns the caller's own stored values, whole (DSR-1: a person
+// sees their own data in full).
+func (g *Guard) ReadOwn(ctx context.Context, p *Principal) ([]vault.Value, error) {
+	if p.SubjectID == "" || p.Kind == "staff" {
+		return nil, nil // staff accounts keep no PI in the vault: only sealed credentials
+	}
+	fields, err := g.labels(g.catNames())
+	if err != nil {
+		return nil, err
+	}
+	d, err := g.decide(ctx, p, p.SubjectID, policy.Request{Relation: policy.Self, Action: policy.Read, Fields: fields, Purpose: policy.PurposeRights})
+	if err != nil {
+		return nil, err
+	}
+	if d.Effect != policy.Allow {
+		return nil, refusal(d, "")
+	}
+	rev, err := g.issuer.IssueSubject(p.ActorID(), p.SubjectID, policy.PurposeRights, "own data", time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	return g.vault.List(vault.WithDecision(ctx, string(d.Effect), d.Reason), p.Actor(), policy.PurposeRights, p.SubjectID, vault.ListOptions{Reveal: rev})
+}
+
+// OwnValue returns one of the caller's own values whole, for purpose: the
+// identity service re-verifying its own number, say.
+func (g *Guard) OwnValue(ctx context.Context, p *Principal, field, purpose string) (string, error) {
+	fields, err := g.labels([]string{field})
+	if err != nil {
+		return "", err
+	}
+	d, err := g.decide(ctx, p, p.SubjectID, policy.Request{Relation: g.relation(p, p.SubjectID), Action: policy.Reveal, Fields: fields,
+		Purpose: purpose, Reason: "own data"})
+	if err != nil {
+		return "", err
+	}
+	if d.Effect != policy.Allow {
+		return "", refusal(d, "")
+	}
+	rev, err := g.issuer.Issue(p.ActorID(), p.SubjectID, field, "", purpose, "own data", time.Minute)
+	if err != nil {
+		return "", err
+	}
+	v, err := g.vault.Get(vault.WithDecision(ctx, string(d.Effect), d.Reason), p.Actor(), purpose, p.SubjectID, field, "", rev)
+	return v.Text, err
+}
+
+func (g *Guard) catNames() []string {
+	out := make([]string, len(g.cat.Fields()))
+	for i, f := range g.cat.Fields() {
+		out[i] = f.Name
+	}
+	return out
+}
+
+// Read returns another subject's values declared for purpose, masked.
+func (g *Guard) Read(ctx context.Context, p *Principal, subject, purpose string) ([]vault.Value, error) {
+	names := g.fieldsFor(purpose)
+	if len(names) == 0 {
+		return nil, errs.New(errs.Invalid, "purpose", "未知的处理目的", "unknown purpose")
+	}
+	fields, err := g.labels(names)
+	if err != nil {
+		return nil, err
+	}
+	d, err := g.decide(ctx, p, subject, policy.Request{Relation: g.relation(p, subject), Action: policy.Read, Fields: fields, Purpose: purpose})
+	if err != nil {
+		return nil, err
+	}
+	if d.Effect != policy.Mask && d.Effect != policy.Allow {
+		return nil, refusal(d, "")
+	}
+	var rev *vault.Reveal
+	if d.Effect == policy.Allow {
+		if rev, err = g.issuer.IssueSubject(p.ActorID(), subject, purpose, d.Reason, time.Minute); err != nil {
+			return nil, err
+		}
+	}
+	return g.vault.List(vault.WithDecision(ctx, string(d.Effect), d.Reason), p.Actor(), purpose, subject, vault.ListOptions{Fields: names, Reveal: rev})
+}
+
+// RevealRequest asks for one value whole.
+type RevealRequest struct {
+	Subject, Field, Record, Purpose string
+	ReasonCode                      string // one of ReasonCodes
+	Reason                          string // free text
+	ApprovalID                      string // a DPO approval, once past the limit
+}
+
+func (r RevealRequest) params() approval.Params {
+	rec := r.Record
+	if rec == "" {
+		rec = vault.MainRecord
+	}
+	return approval.Params{Subjects: []string{r.Subject}, Fields: []string{r.Field}, Record: rec, Purpose: r.Purpose, ReasonCode: r.ReasonCode}
+}
+
+// Reveal shows one value whole to a staff member (ACC-6, ACC-8): it needs
+// the permission, a reason code and a free-text reason; past RevealLimit in
+// RevealWindow it needs a DPO's approval, which a request is filed for.
+func (g *Guard) Reveal(ctx context.Context, p *Principal, r RevealRequest) (vault.Value, error) {
+	if !slices.Contains(ReasonCodes, r.ReasonCode) {
+		return vault.Value{}, errs.New(errs.Invalid, "reason_code", "请选择查看理由", "choose a reason code").With("", ReasonCodes, "")
+	}
+	reason := strings.TrimSpace(r.Reason)
+	fields, err := g.labels([]string{r.Field})
+	if err != nil {
+		return vault.Value{}, err
+	}
+	used, err := g.revealsUsed(ctx, p.AccountID)
+	if err != nil {
+		return vault.Value{}, err
+	}
+	req := policy.Request{Relation: g.relation(p, r.Subject), Action: policy.Reveal, Fields: fields, Purpose: r.Purpose,
+		Reason: reason, RevealsUsed: used, RevealLimit: g.cfg.RevealLimit}
+	if r.ApprovalID != "" && g.approvals.Usable(ctx, r.ApprovalID, p.AccountID, policy.Reveal, r.params()) {
+		req.Approval = &policy.Approval{Action: policy.Reveal, Valid: true}
+	}
+	d, err := g.decide(ctx, p, r.Subject, req)
+	if err != nil {
+		return vault.Value{}, err
+	}
+	if d.Effect == policy.NeedsApproval {
+		ref, err := g.fileApproval(ctx, p, policy.Reveal, r.params(), 1, r.ReasonCode+": "+reason)
+		if err != nil {
+			return vault.Value{}, err
+		}
+		return vault.Value{}, refusal(d, ref)
+	}
+	if d.Effect != policy.Allow {
+		return vault.Value{}, refusal(d, "")
+	}
+	// Count the reveal (and use the approval) before the value leaves.
+	err = g.db.InTx(ctx, func(tx *store.Tx) error {
+		if req.Approval != nil {
+			if err := g.approvals.Consume(ctx, tx, r.ApprovalID, p.AccountID, policy.Reveal, r.params()); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO reveals (id, account_id, at) VALUES (?, ?, ?)`, uuid.NewString(), p.AccountID, g.clk.Now().UnixMicro())
+		return err
+	})
+	if err != nil {
+		return vault.Value{}, fmt.Errorf("access: reveal: %w", err)
+	}
+	rev, err := g.issuer.Issue(p.ActorID(), r.Subject, r.Field, r.Record, r.Purpose, r.ReasonCode+": "+reason, time.Minute)
+	if err != nil {
+		return vault.Value{}, err
+	}
+	return g.vault.Get(vault.WithDecision(ctx, string(d.Effect), d.Reason), p.Actor(), r.Purpose, r.Subject, r.Field, r.Record, rev)
+}
+
+func (g *Guard) revealsUsed(ctx context.Context, account string) (int, error) {
+	var n int
+	since := g.clk.Now().Add(-g.cfg.RevealWindow).UnixMicro()
+	if err := g.db.QueryRow(ctx, `SELECT COUNT(*) FROM reveals WHERE account_id = ? AND at > ?`, account, since).Scan(&n); err != nil {
+		return 0, fmt.Errorf("access: reveals used: %w", err)
+	}
+	return n, nil
+}
+
+// RevealsUsed reports the caller's reveals in the current window and the limit.
+func (g *Guard) RevealsUsed(ctx context.Context, p *Principal) (used, limit int, err error) {
+	used, err = g.revealsUsed(ctx, p.AccountID)
+	return used, g.cfg.RevealLimit, err
+}
+
+func (g *Guard) fileApproval(ctx context.Context, p *Principal, action policy.Action, params approval.Params, records int, reason string) (string, error) {
+	var id string
+	err := g.db.InTx(ctx, func(tx *store.Tx) error {
+		r, err := g.approvals.Create(ctx, tx, p.ApprovalActor(), action, params, records, reason)
+		id = r.ID
+		return err
+	})
+	return id, err
+}
+
+// BulkRequest is an export, download or bulk change over many subjects.
+type BulkRequest struct {
+	Action     policy.Action // Export, Download or BulkModify
+	Subjects   []string
+	Fields     []string
+	Purpose    string
+	Reason     string
+	ApprovalID string
+	// Value is the new value of a bulk change (one field only).
+	Value string
+}
+
+func (b BulkRequest) params() approval.Params {
+	p := approval.Params{Subjects: b.Subjects, Fields: b.Fields, Purpose: b.Purpose}
+	if b.Action == policy.BulkModify {
+		sum := sha256.Sum256([]byte(b.Value))
+		p.ValueDigest = hex.EncodeToString(sum[:])
+	}
+	return p
+}
+
+// Row is one subject's values in an export.
+type Row struct {
+	Subject string        `json:"subject"`
+	Values  []vault.Value `json:"values"`
+	Error   string        `json:"error,omitempty"` // e.g. "erased", "consent_required"
+}
+
+// Bulk runs an export, download or bulk change (ACC-5): above BulkLimit
+// records it files an approval request and answers approval_required with
+// its ID; resubmitted with that ID once approved, it runs exactly once.
+// Exports are masked; a bulk change writes one value to one field of every
+// subject.
+func (g *Guard) Bulk(ctx context.Context, p *Principal, b BulkRequest) ([]Row, error) {
+	switch b.Action {
+	case policy.Export, policy.Download, policy.BulkModify:
+	default:
+		return nil, errs.New(errs.Invalid, "action", "不支持的批量操作", "unknown bulk action")
+	}
+	if len(b.Subjects) == 0 || len(b.Subjects) > 10000 {
+		return nil, errs.New(errs.Invalid, "subjects", "请指定 1 至 10000 个个人信息主体", "name between 1 and 10000 subjects")
+	}
+	slices.Sort(b.Subjects)
+	b.Subjects = slices.Compact(b.Subjects)
+	if b.Action == policy.BulkModify && len(b.Fields) != 1 {
+		return nil, errs.New(errs.Invalid, "fields", "批量修改一次只能修改一个字段", "a bulk change sets exactly one field")
+	}
+	slices.Sort(b.Fields)
+	fields, err := g.labels(b.Fields)
+	if err != nil {
+		return nil, err
+	}
+	if len(fields) == 0 {
+		return nil, errs.New(errs.Invalid, "fields", "请指定字段", "name the fields")
+	}
+	req := policy.Request{Relation: policy.None, Action: b.Action, Fields: fields, Purpose: b.Purpose,
+		Records: len(b.Subjects), BulkLimit: g.cfg.BulkLimit, Consent: policy.Granted}
+	if b.ApprovalID != "" && g.approvals.Usable(ctx, b.ApprovalID, p.AccountID, b.Action, b.params()) {
+		req.Approval = &policy.Approval{Action: b.Action, Valid: true}
+	}
+	// Consent is per subject; the role, purpose and approval questions are
+	// asked once for the batch (with consent assumed), then each subject's
+	// consent decides its row.
+	d, err := g.decide(ctx, p, "", req)
+	if err != nil {
+		return nil, err
+	}
+	if d.Effect == policy.NeedsApproval {
+		ref, err := g.fileApproval(ctx, p, b.Action, b.params(), len(b.Subjects), b.Reason)
+		if err != nil {
+			return nil, err
+		}
+		return nil, refusal(d, ref)
+	}
+	if d.Effect == policy.Deny {
+		return nil, refusal(d, "")
+	}
+	if req.Approval != nil {
+		err := g.db.InTx(ctx, func(tx *store.Tx) error {
+			return g.approvals.Consume(ctx, tx, b.ApprovalID, p.AccountID, b.Action, b.params())
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	rows := make([]Row, 0, len(b.Subjects))
+	for _, s := range b.Subjects {
+		row := Row{Subject: s}
+		sd, err := g.decide(ctx, p, s, policy.Request{Relation: g.relation(p, s), Action: b.Action, Fields: fields, Purpose: b.Purpose,
+			Records: len(b.Subjects), BulkLimit: g.cfg.BulkLimit, Approval: req.Approval})
+		if err != nil {
+			return nil, err
+		}
+		if sd.Effect == policy.Deny || sd.Effect == policy.NeedsApproval {
+			row.Error = sd.Reason
+			rows = append(rows, row)
+			continue
+		}
+		sctx := vault.WithDecision(ctx, string(sd.Effect), sd.Reason)
+		if b.Action == policy.BulkModify {
+			err = g.vault.Put(sctx, p.Actor(), b.Purpose, s, vault.Item{Field: b.Fields[0], Value: b.Value})
+		} else {
+			row.Values, err = g.vault.List(sctx, p.Actor(), b.Purpose, s, vault.ListOptions{Fields: b.Fields})
+		}
+		if err != nil {
+			e := errs.As(err)
+			if e.Code == errs.Internal {
+				return nil, err
+			}
+			row.Error = string(e.Code)
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}

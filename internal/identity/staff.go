@@ -1,0 +1,323 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"gigvault/internal/audit"
+	"gigvault/internal/credential"
+	"gigvault/internal/errs"
+	"gigvault/internal/policy"
+	"gigvault/internal/store"
+)
+
+// Staff log-in (ACC-9): password (argon2id) and TOTP (RFC 6238), both
+// required. Credentials are sealed together under the staff member's data
+// key; the last accepted TOTP step is kept beside them so no code works
+// twice.
+
+var errStaffLogin = errs.New(errs.Unauthenticated, "", "登录名、密码或动态口令错误", "wrong login name, password or one-time code")
+
+type creds struct {
+	PasswordHash string `json:"p"`
+	TOTPSecret   string `json:"t"`
+	uri          string
+}
+
+func checkPassword(pw, loginName string) error {
+	if err := credential.CheckStrength(pw, loginName); err != nil {
+		if e := errs.As(err); e.Code == errs.Invalid {
+			c := *e
+			c.Field = "password"
+			return &c
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *Service) newCredentials(loginName, password string) (creds, error) {
+	h, err := credential.HashPassword(password, s.cfg.Password)
+	if err != nil {
+		return creds{}, fmt.Errorf("identity: hash password: %w", err)
+	}
+	secret, uri, err := credential.NewTOTP(s.cfg.TOTPIssuer, loginName)
+	if err != nil {
+		return creds{}, fmt.Errorf("identity: totp: %w", err)
+	}
+	return creds{PasswordHash: h, TOTPSecret: secret, uri: uri}, nil
+}
+
+func credAAD(account string) []byte { return []byte("gigvault/staff-credentials/" + account) }
+
+func (s *Service) storeCredentials(ctx context.Context, tx *store.Tx, a Account, c creds, resetStep bool) error {
+	pt, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("identity: credentials: %w", err)
+	}
+	sealed, ver, err := s.keys.Seal(ctx, a.SubjectID, pt, credAAD(a.ID))
+	clear(pt)
+	if err != nil {
+		return fmt.Errorf("identity: seal credentials: %w", err)
+	}
+	now := s.now().UnixMicro()
+	if resetStep {
+		_, err = tx.Exec(ctx, `INSERT INTO staff_credentials (account_id, dek_version, sealed, totp_step, updated_at) VALUES (?, ?, ?, 0, ?)
+			ON CONFLICT (account_id) DO UPDATE SET dek_version = excluded.dek_version, sealed = excluded.sealed, totp_step = 0, updated_at = excluded.updated_at`,
+			a.ID, ver, sealed, now)
+	} else {
+		_, err = tx.Exec(ctx, `UPDATE staff_credentials SET dek_version = ?, sealed = ?, updated_at = ? WHERE account_id = ?`, ver, sealed, now, a.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("identity: store credentials: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) loadCredentials(ctx context.Context, a Account) (creds, int64, error) {
+	var ver int
+	var sealed []byte
+	var step int64
+	err := s.db.QueryRow(ctx, `SELECT dek_version, sealed, totp_step FROM staff_credentials WHERE account_id = ?`, a.ID).Scan(&ver, &sealed, &step)
+	if err != nil {
+		return creds{}, 0, fmt.Errorf("identity: credentials: %w", err)
+	}
+	pt, err := s.keys.Open(ctx, a.SubjectID, ver, sealed, credAAD(a.ID))
+	if err != nil {
+		return creds{}, 0, fmt.Errorf("identity: open credentials: %w", err)
+	}
+	var c creds
+	err = json.Unmarshal(pt, &c)
+	clear(pt)
+	if err != nil {
+		return creds{}, 0, fmt.Errorf("identity: credentials: %w", err)
+	}
+	return c, step, nil
+}
+
+// dummyHash makes a log-in for an unknown name cost what a real one costs.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := credential.HashPassword("not a password of anyone", credential.DefaultParams)
+	return h
+})
+
+// StaffLogin is a staff log-in.
+type StaffLogin struct {
+	LoginName, Password, TOTP string
+}
+
+// LoginStaff checks password and TOTP and starts a session.
+func (s *Service) LoginStaff(ctx context.Context, in StaffLogin) (LoginResult, error) {
+	name := strings.ToLower(strings.TrimSpace(in.LoginName))
+	lock := s.lockTag("staff", name)
+	if err := s.checkLocked(ctx, lock); err != nil {
+		_ = s.record(ctx, audit.Entry{Actor: authActor.ID, Action: "auth.login", Outcome: "locked", Detail: map[string]string{"method": "password+totp"}})
+		return LoginResult{}, err
+	}
+	a, err := scanAccount(s.db.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE login_name = ? AND kind = 'staff'`, name))
+	known := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return LoginResult{}, fmt.Errorf("identity: staff log-in: %w", err)
+	}
+	ok := false
+	var c creds
+	var step int64
+	if known {
+		if c, step, err = s.loadCredentials(ctx, a); err != nil {
+			return LoginResult{}, err
+		}
+		pwOK, _, _ := credential.VerifyPassword(c.PasswordHash, in.Password, s.cfg.Password)
+		var newStep int64
+		var totpOK bool
+		newStep, totpOK = credential.VerifyTOTP(c.TOTPSecret, in.TOTP, s.now(), step)
+		ok = pwOK && totpOK
+		if ok {
+			// Claim the step: a code seen once is never accepted again,
+			// even by a concurrent log-in.
+			res, err := s.db.Exec(ctx, `UPDATE staff_credentials SET totp_step = ? WHERE account_id = ? AND totp_step = ?`, newStep, a.ID, step)
+			if err != nil {
+				return LoginResult{}, fmt.Errorf("identity: staff log-in: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				ok = false
+			}
+		}
+	} else {
+		_, _, _ = credential.VerifyPassword(dummyHash(), in.Password, s.cfg.Password)
+	}
+	actor := authActor.ID
+	if known {
+		actor = "staff:" + a.ID
+	}
+	if !ok {
+		var locked bool
+		err := s.db.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			locked, err = s.fail(ctx, tx, lock)
+			if err != nil {
+				return err
+			}
+			detail := map[string]string{"method": "password+totp"}
+			if locked {
+				detail["locked"] = "true"
+			}
+			return s.log.Append(ctx, tx, audit.Entry{Actor: actor, Channel: "api", Action: "auth.login", Subject: a.SubjectID, Outcome: "failed", Detail: detail})
+		})
+		if err != nil {
+			return LoginResult{}, err
+		}
+		if locked {
+			return LoginResult{}, errLocked.After(s.cfg.LockoutDuration)
+		}
+		return LoginResult{}, errStaffLogin
+	}
+	// Right credentials: now say whether the account may be used.
+	if a.Status == Active && s.now().Sub(s.lastActive(ctx, a.ID)) > s.cfg.StaffIdleDisable {
+		if err := s.db.InTx(ctx, func(tx *store.Tx) error { return s.setStatus(ctx, tx, a, Disabled, "idle", "system:identity") }); err != nil {
+			return LoginResult{}, err
+		}
+		a.Status = Disabled
+	}
+	if a.Status != Active {
+		_ = s.record(ctx, audit.Entry{Actor: actor, Action: "auth.login", Subject: a.SubjectID, Outcome: "disabled", Detail: map[string]string{"method": "password+totp"}})
+		return LoginResult{}, errDisabled
+	}
+	if _, err := s.db.Exec(ctx, `DELETE FROM auth_lockouts WHERE key_tag = ?`, lock); err != nil {
+		return LoginResult{}, fmt.Errorf("identity: staff log-in: %w", err)
+	}
+	if a.Roles, err = roles(ctx, s.db, a.ID); err != nil {
+		return LoginResult{}, err
+	}
+	return s.startSession(ctx, a, "password+totp", false)
+}
+
+func (s *Service) lastActive(ctx context.Context, account string) time.Time {
+	var at int64
+	if err := s.db.QueryRow(ctx, `SELECT last_active_at FROM accounts WHERE id = ?`, account).Scan(&at); err != nil {
+		return s.now()
+	}
+	return time.UnixMicro(at)
+}
+
+// ResetCredentials gives another staff member a new password, a new TOTP
+// secret, or both (ACC-9): only a security administrator may, never for
+// their own account; the target's sessions end and lock-out is cleared.
+// The new secrets are returned once.
+func (s *Service) ResetCredentials(ctx context.Context, by *Principal, account string, password, totp bool) (StaffEnrolment, error) {
+	if !by.Has(policy.SecurityAdmin) {
+		return StaffEnrolment{}, errs.New(errs.Forbidden, "", "只有安全管理员可以重置凭据", "only security administrators reset credentials")
+	}
+	if account == by.AccountID {
+		return StaffEnrolment{}, errs.New(errs.Forbidden, "id", "重置自己的凭据须由另一名安全管理员操作", "another security administrator must reset your credentials").With("self_reset", nil, "")
+	}
+	if !password && !totp {
+		return StaffEnrolment{}, errs.New(errs.Invalid, "password", "请指定重置密码或动态口令", "reset the password, the TOTP secret, or both")
+	}
+	a, err := s.Account(ctx, account)
+	if err != nil {
+		return StaffEnrolment{}, err
+	}
+	if a.Kind != Staff {
+		return StaffEnrolment{}, errs.New(errs.Invalid, "id", "只能重置工作人员账户的凭据", "only staff accounts have credentials to reset")
+	}
+	c, _, err := s.loadCredentials(ctx, a)
+	if err != nil {
+		return StaffEnrolment{}, err
+	}
+	enr := StaffEnrolment{Account: a}
+	fresh, err := s.newCredentials(a.LoginName, randomToken("", 18))
+	if err != nil {
+		return StaffEnrolment{}, err
+	}
+	var what []string
+	if password {
+		enr.Password = randomToken("", 18)
+		if c.PasswordHash, err = credential.HashPassword(enr.Password, s.cfg.Password); err != nil {
+			return StaffEnrolment{}, fmt.Errorf("identity: reset: %w", err)
+		}
+		what = append(what, "password")
+	}
+	if totp {
+		c.TOTPSecret, enr.TOTPURI = fresh.TOTPSecret, fresh.uri
+		what = append(what, "totp")
+	}
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := s.storeCredentials(ctx, tx, a, c, totp); err != nil {
+			return err
+		}
+		if err := clearFailures(ctx, tx, s.lockTag("staff", a.LoginName)); err != nil {
+			return err
+		}
+		if err := s.revokeAll(ctx, tx, a.ID, "credentials_reset"); err != nil {
+			return err
+		}
+		return s.log.Append(ctx, tx, audit.Entry{Actor: by.ActorID(), Channel: "api", Action: "account.reset_credentials", Subject: a.SubjectID,
+			Detail: map[string]string{"account": a.ID, "reset": strings.Join(what, ",")}})
+	})
+	if err != nil {
+		return StaffEnrolment{}, err
+	}
+	return enr, nil
+}
+
+// ChangePassword lets a staff member replace their own password, proving
+// the current one and a fresh TOTP code.
+func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next, totp string) error {
+	if p.Kind != string(Staff) {
+		return errs.New(errs.Forbidden, "", "只有工作人员账户使用密码", "only staff accounts have passwords")
+	}
+	a, err := s.Account(ctx, p.AccountID)
+	if err != nil {
+		return err
+	}
+	c, step, err := s.loadCredentials(ctx, a)
+	if err != nil {
+		return err
+	}
+	pwOK, _, _ := credential.VerifyPassword(c.PasswordHash, current, s.cfg.Password)
+	newStep, totpOK := credential.VerifyTOTP(c.TOTPSecret, totp, s.now(), step)
+	if !pwOK || !totpOK {
+		_ = s.record(ctx, audit.Entry{Actor: p.ActorID(), Action: "account.change_password", Subject: a.SubjectID, Outcome: "failed"})
+		return errStaffLogin
+	}
+	if err := checkPassword(next, a.LoginName); err != nil {
+		return err
+	}
+	if c.PasswordHash, err = credential.HashPassword(next, s.cfg.Password); err != nil {
+		return fmt.Errorf("identity: change password: %w", err)
+	}
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := s.storeCredentials(ctx, tx, a, c, false); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE staff_credentials SET totp_step = ? WHERE account_id = ?`, newStep, a.ID); err != nil {
+			return fmt.Errorf("identity: change password: %w", err)
+		}
+		return s.log.Append(ctx, tx, audit.Entry{Actor: p.ActorID(), Channel: "api", Action: "account.change_password", Subject: a.SubjectID})
+	})
+}
+
+// Unlock clears a lock-out on a staff account before it runs out (security
+// administrators).
+func (s *Service) Unlock(ctx context.Context, by *Principal, account string) error {
+	if !by.Has(policy.SecurityAdmin) {
+		return errs.New(errs.Forbidden, "", "只有安全管理员可以解除锁定", "only security administrators unlock accounts")
+	}
+	a, err := s.Account(ctx, account)
+	if err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := clearFailures(ctx, tx, s.lockTag("staff", a.LoginName)); err != nil {
+			return err
+		}
+		return s.log.Append(ctx, tx, audit.Entry{Actor: by.ActorID(), Channel: "api", Action: "account.unlock", Subject: a.SubjectID,
+			Detail: map[string]string{"account": a.ID}})
+	})
+}
