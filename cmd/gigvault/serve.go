@@ -65,7 +65,7 @@ func cmdServe(ctx context.Context, env *runEnv, args []string) error {
 	registerCoreMetrics(m, c)
 	api := httpapi.New(httpapi.Deps{
 		Log: log, Metrics: m, Version: version,
-		Ready:   map[string]httpapi.Pinger{"database": c.DB, "key_store": c.KMS},
+		Ready:      map[string]httpapi.Pinger{"database": c.DB, "key_store": c.KMS},
 		Production: cfg.Production(), Clock: c.Clock, DB: c.DB, Catalog: c.Catalog,
 		Identity: c.Identity, Guard: c.Guard, Approvals: c.Approvals, Recorder: audit.NewRecorder(c.Audit, c.DB, 0),
 		SMS: c.SMS, Limits: &limits, TrustedProxies: proxies,

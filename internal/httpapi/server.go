@@ -56,8 +56,8 @@ type Deps struct {
 	Approvals      *approval.Store
 	Recorder       *audit.Recorder
 	SMS            sms.Gateway // the console gateway enables the development outbox
-	Limits         *Limits // nil: DefaultLimits
-	TrustedProxies []string // peers whose X-Forwarded-For is believed
+	Limits         *Limits     // nil: DefaultLimits
+	TrustedProxies []string    // peers whose X-Forwarded-For is believed
 }
 
 // Route is one registered endpoint; the OpenAPI test compares these with

@@ -58,14 +58,14 @@ func (r rule) allows(p *access.Principal) bool {
 }
 
 var (
-	anyone     = rule{}
-	users      = rule{kinds: []string{"worker", "employer"}}
-	staff      = rule{kinds: []string{"staff"}}
-	employers  = rule{kinds: []string{"employer"}}
-	piStaff    = rule{roles: []policy.Role{policy.Support, policy.DataOperator, policy.DPO}}
-	bulkStaff  = rule{roles: []policy.Role{policy.DataOperator, policy.DPO}}
-	secAdmins  = rule{roles: []policy.Role{policy.SecurityAdmin}}
-	auditors   = rule{roles: []policy.Role{policy.AuditAdmin}}
+	anyone    = rule{}
+	users     = rule{kinds: []string{"worker", "employer"}}
+	staff     = rule{kinds: []string{"staff"}}
+	employers = rule{kinds: []string{"employer"}}
+	piStaff   = rule{roles: []policy.Role{policy.Support, policy.DataOperator, policy.DPO}}
+	bulkStaff = rule{roles: []policy.Role{policy.DataOperator, policy.DPO}}
+	secAdmins = rule{roles: []policy.Role{policy.SecurityAdmin}}
+	auditors  = rule{roles: []policy.Role{policy.AuditAdmin}}
 )
 
 // Limits are the API's rate limits (ACC-10), per client IP for requests
