@@ -254,6 +254,10 @@ func init() {
 	}
 }
 
+// MaxDetail bounds an entry's detail: the log records what happened, by
+// name and ID, not documents.
+const MaxDetail = 16 << 10
+
 func encodeDetail(d map[string]string) (string, error) {
 	if len(d) == 0 {
 		return "{}", nil
@@ -261,6 +265,9 @@ func encodeDetail(d map[string]string) (string, error) {
 	b, err := json.Marshal(d) // map keys are sorted: canonical
 	if err != nil {
 		return "", fmt.Errorf("audit: detail: %w", err)
+	}
+	if len(b) > MaxDetail {
+		return "", fmt.Errorf("audit: detail of %d bytes: at most %d", len(b), MaxDetail)
 	}
 	return string(b), nil
 }

@@ -1,0 +1,60 @@
+package httpapi
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"gigvault/internal/errs"
+)
+
+type sample struct {
+	Mobile string   `json:"mobile"`
+	Tries  int      `json:"tries"`
+	Roles  []string `json:"roles"`
+}
+
+func TestDecodeNamesTheField(t *testing.T) {
+	for _, c := range []struct{ body, field string }{
+		{`{"mobile": 1}`, "mobile"},
+		{`{"tries": "x"}`, "tries"},
+		{`{"nope": 1}`, "nope"},
+		{`{"mobile": "1"} {"mobile": "2"}`, ""},
+		{``, ""},
+		{`{`, ""},
+	} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(c.body))
+		var v sample
+		err := decode(r, &v)
+		e := errs.As(err)
+		if err == nil || e.Code != errs.Invalid || e.Field != c.field {
+			t.Errorf("%q: %v (field %q)", c.body, err, e.Field)
+		}
+	}
+	var v sample
+	if err := decode(httptest.NewRequest("POST", "/", strings.NewReader(`{"mobile":"13800138000","roles":["a"]}`)), &v); err != nil || v.Mobile != "13800138000" {
+		t.Fatalf("good body: %v %+v", err, v)
+	}
+}
+
+// FuzzDecode: a body is decoded or refused with invalid; never a panic,
+// never another code, and the error never echoes the body.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"mobile":"13800138000"}`, `{"tries":1e99}`, `[]`, `null`, `{"roles":[1]}`, "\x00", `{"mobile":"\ud800"}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var v sample
+		err := decode(httptest.NewRequest("POST", "/", strings.NewReader(body)), &v)
+		if err == nil {
+			return
+		}
+		e := errs.As(err)
+		if e.Code != errs.Invalid {
+			t.Fatalf("%q: code %s", body, e.Code)
+		}
+		if len(body) > 8 && (strings.Contains(e.Message, body) || strings.Contains(e.MessageZh, body)) {
+			t.Fatalf("error echoes the body")
+		}
+	})
+}
