@@ -111,12 +111,15 @@ func (g *Guard) Config() Config { return g.cfg }
 // ReasonCodes are the accepted reasons for revealing a whole value (ACC-6).
 var ReasonCodes = []string{"customer_request", "dispute", "fraud_investigation", "legal_request", "data_correction"}
 
-func (g *Guard) labels(names []string) ([]policy.Field, error) {
+func (g *Guard) labels(names []string) ([]policy.Field, error) { return g.labelsFor("fields", names) }
+
+// labelsFor is labels naming input field in its error.
+func (g *Guard) labelsFor(input string, names []string) ([]policy.Field, error) {
 	out := make([]policy.Field, 0, len(names))
 	for _, n := range names {
 		f, ok := g.cat.Field(n)
 		if !ok {
-			return nil, errs.New(errs.Invalid, "fields", "该字段未在个人信息目录中声明", "a field is not declared in the PI catalog").With("", []string{n}, "")
+			return nil, errs.New(errs.Invalid, input, "该字段未在个人信息目录中声明", "a field is not declared in the PI catalog").With("", []string{n}, "")
 		}
 		out = append(out, policy.Field{Name: f.Name, Level: f.Level, Sensitive: f.Sensitive, Purposes: f.Purposes})
 	}
@@ -290,7 +293,7 @@ func (g *Guard) Reveal(ctx context.Context, p *Principal, r RevealRequest) (vaul
 		return vault.Value{}, errs.New(errs.Invalid, "reason_code", "请选择查看理由", "choose a reason code").With("", ReasonCodes, "")
 	}
 	reason := strings.TrimSpace(r.Reason)
-	fields, err := g.labels([]string{r.Field})
+	fields, err := g.labelsFor("field", []string{r.Field})
 	if err != nil {
 		return vault.Value{}, err
 	}
@@ -387,7 +390,8 @@ func (b BulkRequest) params() approval.Params {
 type Row struct {
 	Subject string        `json:"subject"`
 	Values  []vault.Value `json:"values"`
-	Error   string        `json:"error,omitempty"` // e.g. "erased", "consent_required"
+	Error   string        `json:"error,omitempty"`  // an error code: "consent_required", "forbidden", "erased", …
+	Reason  string        `json:"reason,omitempty"` // the decision's reason code, when the decision point refused
 }
 
 // Bulk runs an export, download or bulk change (ACC-5): above BulkLimit
@@ -456,7 +460,7 @@ func (g *Guard) Bulk(ctx context.Context, p *Principal, b BulkRequest) ([]Row, e
 			return nil, err
 		}
 		if sd.Effect == policy.Deny || sd.Effect == policy.NeedsApproval {
-			row.Error = sd.Reason
+			row.Error, row.Reason = string(errs.CodeOf(refusal(sd, ""))), sd.Reason
 			rows = append(rows, row)
 			continue
 		}

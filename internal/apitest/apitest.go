@@ -55,6 +55,9 @@ type Options struct {
 	Identity identity.Config
 	Limits   *httpapi.Limits // nil: generous limits so tests are not throttled by accident
 	Modify   func(*app.Config)
+	// TrustedProxies are peers whose X-Forwarded-For the API believes
+	// (the test client connects from 127.0.0.1).
+	TrustedProxies []string
 }
 
 // FastPassword are argon2id parameters cheap enough for tests under -race.
@@ -84,7 +87,7 @@ func New(t testing.TB, e testenv.Engine, o Options) *Env {
 	}
 	api := httpapi.New(httpapi.Deps{Log: log, Metrics: obs.NewMetrics(), Version: "test", Clock: clk, DB: c.DB, Catalog: c.Catalog,
 		Identity: c.Identity, Guard: c.Guard, Approvals: c.Approvals, Recorder: audit.NewRecorder(c.Audit, c.DB, 0), SMS: c.SMS,
-		Limits: limits, Ready: map[string]httpapi.Pinger{"database": c.DB, "key_store": c.KMS}})
+		Limits: limits, TrustedProxies: o.TrustedProxies, Ready: map[string]httpapi.Pinger{"database": c.DB, "key_store": c.KMS}})
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	return &Env{T: t, Engine: e, Core: c, Clock: clk, SMS: con, Server: srv, API: api, logs: logs}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -195,20 +196,32 @@ func (s *Store) Get(ctx context.Context, q store.Querier, id string) (Request, e
 	return r, nil
 }
 
-// List returns requests, newest first; status "" means all, limit ≤ 500.
-func (s *Store) List(ctx context.Context, status string, limit int) ([]Request, error) {
+// List returns requests, newest first: status "" means all; requester ""
+// means everyone's; limit ≤ 500.
+func (s *Store) List(ctx context.Context, status, requester string, limit int) ([]Request, error) {
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
-	q, args := `SELECT `+cols+` FROM approvals ORDER BY created_at DESC LIMIT ?`, []any{limit}
-	if status != "" {
-		q, args = `SELECT `+cols+` FROM approvals WHERE status = ? ORDER BY created_at DESC LIMIT ?`, []any{status, limit}
-		if status == Expired {
-			q, args = `SELECT `+cols+` FROM approvals WHERE status IN ('pending', 'approved') AND expires_at <= ? ORDER BY created_at DESC LIMIT ?`,
-				[]any{s.clk.Now().UnixMicro(), limit}
-		}
+	var where []string
+	var args []any
+	switch status {
+	case "":
+	case Expired:
+		where, args = append(where, "status IN ('pending', 'approved') AND expires_at <= ?"), append(args, s.clk.Now().UnixMicro())
+	case Pending, Approved:
+		where, args = append(where, "status = ? AND expires_at > ?"), append(args, status, s.clk.Now().UnixMicro())
+	default:
+		where, args = append(where, "status = ?"), append(args, status)
 	}
-	rows, err := s.db.Query(ctx, q, args...)
+	if requester != "" {
+		where, args = append(where, "requester = ?"), append(args, requester)
+	}
+	q := `SELECT ` + cols + ` FROM approvals`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at DESC LIMIT ?"
+	rows, err := s.db.Query(ctx, q, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("approval: list: %w", err)
 	}
@@ -219,9 +232,7 @@ func (s *Store) List(ctx context.Context, status string, limit int) ([]Request, 
 		if err != nil {
 			return nil, fmt.Errorf("approval: list: %w", err)
 		}
-		if status == "" || r.Status == status {
-			out = append(out, r)
-		}
+		out = append(out, r)
 	}
 	return out, rows.Err()
 }

@@ -323,9 +323,13 @@ type Filter struct {
 	Actor, Subject, Action, Channel string
 	From, To                        time.Time
 	Limit                           int
+	// Newest returns the latest entries first; Before (a sequence number,
+	// with Newest) pages back from there.
+	Newest bool
+	Before int64
 }
 
-// Search returns entries matching f, oldest first.
+// Search returns entries matching f, oldest first unless f.Newest.
 func Search(ctx context.Context, db store.Querier, f Filter) ([]Entry, error) {
 	var where []string
 	var args []any
@@ -345,6 +349,9 @@ func Search(ctx context.Context, db store.Querier, f Filter) ([]Entry, error) {
 	if !f.To.IsZero() {
 		add("at < ?", f.To.UnixMicro())
 	}
+	if f.Before > 0 {
+		add("seq < ?", f.Before)
+	}
 	if f.Limit <= 0 || f.Limit > 10000 {
 		f.Limit = 1000
 	}
@@ -352,7 +359,13 @@ func Search(ctx context.Context, db store.Querier, f Filter) ([]Entry, error) {
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY seq LIMIT " + strconv.Itoa(f.Limit)
+	q += " ORDER BY seq"
+	if f.Newest {
+		q += " DESC"
+	}
+	if f.Channel == "" {
+		q += " LIMIT " + strconv.Itoa(f.Limit)
+	} // else: the channel is in the body, so the limit applies after decoding
 	rows, err := db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: search: %w", err)
@@ -372,6 +385,9 @@ func Search(ctx context.Context, db store.Querier, f Filter) ([]Entry, error) {
 			continue // channel lives in the body: filtered after decoding
 		}
 		out = append(out, e)
+		if len(out) == f.Limit {
+			break
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("audit: search: %w", err)

@@ -58,3 +58,14 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestCSVCellNeutralisesFormulas(t *testing.T) {
+	for in, want := range map[string]string{
+		"=1+1": "'=1+1", "+86 138": "'+86 138", "-2": "'-2", "@SUM(A1)": "'@SUM(A1)", "\tx": "'\tx",
+		"138****5678": "138****5678", "": "", "张三": "张三",
+	} {
+		if got := csvCell(in); got != want {
+			t.Errorf("csvCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

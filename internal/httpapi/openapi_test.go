@@ -228,16 +228,17 @@ func TestErrorCodesInStep(t *testing.T) {
 		t.Errorf("statusOf keys differ from the errs.Code constants (-errs +statusOf):\n%s", diff)
 	}
 
-	var schema struct {
+	var body struct {
 		Properties struct {
-			Error struct {
-				Required   []string `yaml:"required"`
-				Properties struct {
-					Code struct {
-						Enum []errs.Code `yaml:"enum"`
-					} `yaml:"code"`
-				} `yaml:"properties"`
-			} `yaml:"error"`
+			Error yaml.Node `yaml:"error"`
+		} `yaml:"properties"`
+	}
+	var detail struct {
+		Required   []string `yaml:"required"`
+		Properties struct {
+			Code struct {
+				Enum []errs.Code `yaml:"enum"`
+			} `yaml:"code"`
 		} `yaml:"properties"`
 	}
 	d := parseOpenAPI(t, api.OpenAPI)
@@ -245,17 +246,44 @@ func TestErrorCodesInStep(t *testing.T) {
 	if !ok {
 		t.Fatal("no components.schemas.ErrorBody")
 	}
-	if err := node.Decode(&schema); err != nil {
+	if err := node.Decode(&body); err != nil {
 		t.Fatal(err)
 	}
-	enum := slices.Clone(schema.Properties.Error.Properties.Code.Enum)
+	// The error object may be inline or a $ref (to ErrorDetail).
+	errNode := resolveSchema(t, d, body.Properties.Error)
+	if err := errNode.Decode(&detail); err != nil {
+		t.Fatal(err)
+	}
+	enum := slices.Clone(detail.Properties.Code.Enum)
 	slices.Sort(enum)
 	if diff := cmp.Diff(fromStatus, enum); diff != "" {
 		t.Errorf("ErrorBody code enum differs from statusOf (-statusOf +openapi):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"code", "message", "message_zh"}, schema.Properties.Error.Required); diff != "" {
+	if diff := cmp.Diff([]string{"code", "message", "message_zh"}, detail.Required); diff != "" {
 		t.Errorf("ErrorBody error.required (-want +got):\n%s", diff)
 	}
+}
+
+// resolveSchema follows a schema's local $ref chain to the schema itself.
+func resolveSchema(t *testing.T, d openAPIDoc, n yaml.Node) yaml.Node {
+	t.Helper()
+	for range 10 {
+		var ref struct {
+			Ref string `yaml:"$ref"`
+		}
+		if err := n.Decode(&ref); err != nil || ref.Ref == "" {
+			return n
+		}
+		name, ok := strings.CutPrefix(ref.Ref, "#/components/schemas/")
+		if !ok {
+			t.Fatalf("$ref %q: only #/components/schemas/ references are expected", ref.Ref)
+		}
+		if n, ok = d.Components.Schemas[name]; !ok {
+			t.Fatalf("$ref %q: no such schema", ref.Ref)
+		}
+	}
+	t.Fatal("$ref chain too long")
+	return n
 }
 
 func TestServeOpenAPI(t *testing.T) {
@@ -269,5 +297,98 @@ func TestServeOpenAPI(t *testing.T) {
 	}
 	if rec.Body.String() != string(api.OpenAPI) {
 		t.Error("served document differs from api.OpenAPI")
+	}
+}
+
+// TestOpenAPIAccessMatchesRoutes checks that the document says who may call
+// each operation as the code does: x-access is the route's Access rule, and
+// security is empty exactly for public routes and requires the bearer token
+// otherwise. Every operation states its security itself rather than
+// inheriting the document's default.
+func TestOpenAPIAccessMatchesRoutes(t *testing.T) {
+	var doc struct {
+		Paths      map[string]map[string]yaml.Node `yaml:"paths"`
+		Components struct {
+			SecuritySchemes map[string]struct {
+				Type   string `yaml:"type"`
+				Scheme string `yaml:"scheme"`
+			} `yaml:"securitySchemes"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(api.OpenAPI, &doc); err != nil {
+		t.Fatalf("parse OpenAPI document: %v", err)
+	}
+	bearer, ok := doc.Components.SecuritySchemes["bearer"]
+	if !ok {
+		t.Fatal("no components.securitySchemes.bearer")
+	}
+	if bearer.Type != "http" || !strings.EqualFold(bearer.Scheme, "bearer") {
+		t.Errorf("securitySchemes.bearer = {type: %q, scheme: %q}, want {type: http, scheme: bearer}", bearer.Type, bearer.Scheme)
+	}
+
+	type operation struct {
+		Access   *string                `yaml:"x-access"`
+		Security *[]map[string][]string `yaml:"security"`
+	}
+	routes := New(Deps{}).Routes()
+	if len(routes) == 0 {
+		t.Fatal("no routes registered")
+	}
+	for _, r := range routes {
+		key := r.Method + " " + r.Pattern
+		if r.Public != (r.Access == AccessPublic) {
+			t.Errorf("route %s: Public = %v but Access = %q", key, r.Public, r.Access)
+		}
+		node, ok := doc.Paths[r.Pattern][strings.ToLower(r.Method)]
+		if !ok {
+			t.Errorf("route %s is not documented", key)
+			continue
+		}
+		var op operation
+		if err := node.Decode(&op); err != nil {
+			t.Errorf("%s: %v", key, err)
+			continue
+		}
+		switch {
+		case op.Access == nil:
+			t.Errorf("%s: no x-access; want %q", key, r.Access)
+		case *op.Access != r.Access:
+			t.Errorf("%s: x-access = %q, want %q (Route.Access)", key, *op.Access, r.Access)
+		}
+		if op.Security == nil {
+			if r.Public {
+				t.Errorf("%s: no security; a public operation needs security: []", key)
+			} else {
+				t.Errorf("%s: no security; want security: [{bearer: []}]", key)
+			}
+			continue
+		}
+		reqs := *op.Security
+		for _, req := range reqs {
+			for name := range req {
+				if _, ok := doc.Components.SecuritySchemes[name]; !ok {
+					t.Errorf("%s: security names %q, which is not in components.securitySchemes", key, name)
+				}
+			}
+		}
+		if r.Public {
+			if len(reqs) != 0 {
+				t.Errorf("%s: public route, but security = %v; want []", key, reqs)
+			}
+			continue
+		}
+		hasBearer := false
+		for _, req := range reqs {
+			if len(req) == 0 {
+				// {} makes authentication optional.
+				t.Errorf("%s: security has an empty requirement, but the route needs a session", key)
+			}
+			if _, ok := req["bearer"]; ok {
+				hasBearer = true
+			}
+		}
+		if !hasBearer {
+			t.Errorf("%s: security = %v; want it to require bearer", key, reqs)
+		}
 	}
 }

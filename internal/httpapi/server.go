@@ -28,6 +28,7 @@ import (
 	"gigvault/internal/errs"
 	"gigvault/internal/identity"
 	"gigvault/internal/obs"
+	"gigvault/internal/ratelimit"
 	"gigvault/internal/sms"
 	"gigvault/internal/store"
 )
@@ -229,7 +230,10 @@ func WriteError(w http.ResponseWriter, _ *http.Request, err error) {
 		status = http.StatusInternalServerError
 	}
 	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+		w.Header().Set("Retry-After", strconv.Itoa(ratelimit.RetryAfterSeconds(e.RetryAfter)))
+	}
+	if e.Code == errs.Unauthenticated {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gigvault"`)
 	}
 	writeJSON(w, status, ErrorBody{ErrorDetail{Code: e.Code, Message: e.Message, MessageZh: e.MessageZh, Field: e.Field,
 		Reason: e.Reason, Missing: e.Missing, Ref: e.Ref}})

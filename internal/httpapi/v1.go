@@ -127,11 +127,6 @@ func (s *Server) routesV1() {
 
 type principalKey struct{}
 
-func principal(r *http.Request) *access.Principal {
-	p, _ := r.Context().Value(principalKey{}).(*access.Principal)
-	return p
-}
-
 var (
 	errForbidden = errs.New(errs.Forbidden, "", "无权执行此操作", "you may not do this").With(policy.ReasonNotPermitted, nil, "")
 	errRate      = errs.New(errs.RateLimited, "", "请求过于频繁，请稍后再试", "too many requests: slow down")
@@ -145,12 +140,12 @@ func (s *Server) authed(method, pattern string, allow rule, h func(http.Response
 			WriteError(w, r, errNoService)
 			return
 		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		token, ok := bearer(r)
 		if !ok {
 			WriteError(w, r, errs.New(errs.Unauthenticated, "", "请先登录", "sign in first"))
 			return
 		}
-		p, err := s.deps.Identity.Authenticate(r.Context(), strings.TrimSpace(token))
+		p, err := s.deps.Identity.Authenticate(r.Context(), token)
 		if err != nil {
 			// Failed tokens count against the caller's IP.
 			if ok, wait := s.lim.ip.Allow(s.clientIP(r)); !ok {
@@ -171,6 +166,16 @@ func (s *Server) authed(method, pattern string, allow rule, h func(http.Response
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), p)
 	})
+}
+
+// bearer reads "Authorization: Bearer <token>"; the scheme name is
+// case-insensitive (RFC 9110).
+func bearer(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), token != ""
 }
 
 // recordDenied audits a refused call: privileged endpoints probed by the
@@ -558,13 +563,13 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, p *access.Principa
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="gigvault-export.csv"`)
 		cw := csv.NewWriter(w)
-		_ = cw.Write([]string{"subject", "field", "record", "value", "masked", "error"})
+		_ = cw.Write([]string{"subject", "field", "record", "value", "masked", "error", "reason"})
 		for _, row := range rows {
 			if row.Error != "" {
-				_ = cw.Write([]string{row.Subject, "", "", "", "", row.Error})
+				_ = cw.Write([]string{row.Subject, "", "", "", "", row.Error, row.Reason})
 			}
 			for _, v := range row.Values {
-				_ = cw.Write([]string{row.Subject, v.Field, v.Record, v.Text, strconv.FormatBool(v.Masked), ""})
+				_ = cw.Write([]string{row.Subject, v.Field, v.Record, csvCell(v.Text), strconv.FormatBool(v.Masked), "", ""})
 			}
 		}
 		cw.Flush()
@@ -574,10 +579,11 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, p *access.Principa
 		Subject string     `json:"subject"`
 		Values  []valueOut `json:"values,omitempty"`
 		Error   string     `json:"error,omitempty"`
+		Reason  string     `json:"reason,omitempty"`
 	}
 	out := make([]rowOut, len(rows))
 	for i, row := range rows {
-		out[i] = rowOut{Subject: row.Subject, Values: s.values(row.Values), Error: row.Error}
+		out[i] = rowOut{Subject: row.Subject, Values: s.values(row.Values), Error: row.Error, Reason: row.Reason}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"action": in.Action, "rows": out})
 }
@@ -627,14 +633,18 @@ func (s *Server) setRoles(w http.ResponseWriter, r *http.Request, p *access.Prin
 
 func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, p *access.Principal) {
 	var in struct {
-		Enabled bool   `json:"enabled"`
+		Enabled *bool  `json:"enabled"`
 		Reason  string `json:"reason"`
 	}
 	if err := decode(r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	a, err := s.deps.Identity.SetStatus(r.Context(), p, r.PathValue("id"), in.Enabled, in.Reason)
+	if in.Enabled == nil {
+		s.fail(w, r, errs.New(errs.Invalid, "enabled", "请指定启用（true）或停用（false）", "say enabled: true or false"))
+		return
+	}
+	a, err := s.deps.Identity.SetStatus(r.Context(), p, r.PathValue("id"), *in.Enabled, in.Reason)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -668,21 +678,40 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request, p *access.Princi
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// csvCell keeps a value from being read as a formula by a spreadsheet
+// (CSV injection): cells starting with = + - @ or a control character get a
+// leading apostrophe.
+func csvCell(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
 // mayDecide: approvers (DPO, security admin) see every request; other
 // staff see their own.
 func mayDecide(p *access.Principal) bool { return p.Has(policy.DPO, policy.SecurityAdmin) }
 
 func (s *Server) listApprovals(w http.ResponseWriter, r *http.Request, p *access.Principal) {
-	rs, err := s.deps.Approvals.List(r.Context(), r.URL.Query().Get("status"), 500)
+	status := r.URL.Query().Get("status")
+	switch status {
+	case "", approval.Pending, approval.Approved, approval.Rejected, approval.Executed, approval.Expired:
+	default:
+		s.fail(w, r, errs.New(errs.Invalid, "status", "未知的审批状态", "unknown status").With("", []string{approval.Pending, approval.Approved,
+			approval.Rejected, approval.Executed, approval.Expired}, ""))
+		return
+	}
+	requester := ""
+	if !mayDecide(p) {
+		requester = p.AccountID // others see their own requests only
+	}
+	out, err := s.deps.Approvals.List(r.Context(), status, requester, 500)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := []approval.Request{}
-	for _, a := range rs {
-		if mayDecide(p) || a.Requester == p.AccountID {
-			out = append(out, a)
-		}
+	if out == nil {
+		out = []approval.Request{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"approvals": out})
 }
@@ -723,16 +752,20 @@ func (s *Server) decideApproval(w http.ResponseWriter, r *http.Request, p *acces
 func (s *Server) auditSearch(w http.ResponseWriter, r *http.Request, p *access.Principal) {
 	q := r.URL.Query()
 	f := audit.Filter{Actor: q.Get("actor"), Subject: q.Get("subject"), Action: q.Get("action"), Channel: q.Get("channel")}
-	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
-		if v := q.Get(name); v != "" {
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if v := q.Get(p.name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				s.fail(w, r, errs.New(errs.Invalid, name, "时间格式应为 RFC 3339", "use an RFC 3339 time"))
+				s.fail(w, r, errs.New(errs.Invalid, p.name, "时间格式应为 RFC 3339", "use an RFC 3339 time"))
 				return
 			}
-			*dst = t
+			*p.dst = t
 		}
 	}
+	f.Limit = 100
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
@@ -740,6 +773,16 @@ func (s *Server) auditSearch(w http.ResponseWriter, r *http.Request, p *access.P
 			return
 		}
 		f.Limit = n
+	}
+	// Newest first; "before" (a sequence number) pages back.
+	f.Newest = true
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			s.fail(w, r, errs.New(errs.Invalid, "before", "before 应为条目序号", "before must be an entry sequence number"))
+			return
+		}
+		f.Before = n
 	}
 	es, err := audit.Search(r.Context(), s.deps.DB, f)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"gigvault/internal/consent"
 	"gigvault/internal/errs"
 	"gigvault/internal/format"
+	"gigvault/internal/obs"
 	"gigvault/internal/policy"
 	"gigvault/internal/store"
 	"gigvault/internal/vault"
@@ -178,6 +179,11 @@ func (s *Service) LoginSMS(ctx context.Context, in SMSLogin) (LoginResult, error
 		return LoginResult{}, err
 	}
 	registered := false
+	if found && acct.Status != Active {
+		_ = s.record(ctx, audit.Entry{Actor: string(acct.Kind) + ":" + acct.ID, Action: "auth.login", Subject: acct.SubjectID,
+			Outcome: "disabled", Detail: map[string]string{"method": "sms"}})
+		return LoginResult{}, errDisabled
+	}
 	if !found {
 		if !in.AgreePolicy {
 			s.reopenCode(ctx, codeID)
@@ -507,6 +513,9 @@ func (s *Service) SetStatus(ctx context.Context, by *Principal, account string, 
 	if enable {
 		status = Active
 	}
+	// The free-text reason goes to the permanent log and the account row:
+	// redacted like approval and reveal reasons, so a number typed in stays out.
+	reason = obs.Redact(strings.TrimSpace(reason))
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		return s.setStatus(ctx, tx, a, status, reason, by.ActorID())
 	})

@@ -280,13 +280,37 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return err
 	}
+	lock := s.lockTag("staff", a.LoginName)
+	if err := s.checkLocked(ctx, lock); err != nil {
+		return err
+	}
 	pwOK, _, _ := credential.VerifyPassword(c.PasswordHash, current, s.cfg.Password)
 	newStep, totpOK := credential.VerifyTOTP(c.TOTPSecret, totp, s.now(), step)
 	if !pwOK || !totpOK {
-		_ = s.record(ctx, audit.Entry{Actor: p.ActorID(), Action: "account.change_password", Subject: a.SubjectID, Outcome: "failed"})
-		return errStaffLogin
+		// Counts towards the lock-out like a failed log-in; the session
+		// stays valid, so the answer is 403, not 401.
+		var locked bool
+		err := s.db.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			if locked, err = s.fail(ctx, tx, lock); err != nil {
+				return err
+			}
+			return s.log.Append(ctx, tx, audit.Entry{Actor: p.ActorID(), Channel: "api", Action: "account.change_password", Subject: a.SubjectID, Outcome: "failed"})
+		})
+		if err != nil {
+			return err
+		}
+		if locked {
+			return errLocked.After(s.cfg.LockoutDuration)
+		}
+		return errs.New(errs.Forbidden, "current_password", "当前密码或动态口令错误", "the current password or one-time code is wrong")
 	}
 	if err := checkPassword(next, a.LoginName); err != nil {
+		if e := errs.As(err); e.Field == "password" {
+			c := *e
+			c.Field = "new_password"
+			return &c
+		}
 		return err
 	}
 	if c.PasswordHash, err = credential.HashPassword(next, s.cfg.Password); err != nil {
@@ -312,6 +336,10 @@ func (s *Service) Unlock(ctx context.Context, by *Principal, account string) err
 	a, err := s.Account(ctx, account)
 	if err != nil {
 		return err
+	}
+	if a.Kind != Staff {
+		// A worker's lock-out is on their number and runs out by itself.
+		return errs.New(errs.Invalid, "id", "只能解除工作人员账户的锁定", "only staff accounts are unlocked this way")
 	}
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := clearFailures(ctx, tx, s.lockTag("staff", a.LoginName)); err != nil {
