@@ -303,7 +303,10 @@ func (g *Guard) Reveal(ctx context.Context, p *Principal, r RevealRequest) (vaul
 	}
 	req := policy.Request{Relation: g.relation(p, r.Subject), Action: policy.Reveal, Fields: fields, Purpose: r.Purpose,
 		Reason: reason, RevealsUsed: used, RevealLimit: g.cfg.RevealLimit}
-	if r.ApprovalID != "" && g.approvals.Usable(ctx, r.ApprovalID, p.AccountID, policy.Reveal, r.params()) {
+	if r.ApprovalID != "" {
+		if !g.approvals.Usable(ctx, r.ApprovalID, p.AccountID, policy.Reveal, r.params()) {
+			return vault.Value{}, g.unusable(ctx, p, r.Subject, policy.Reveal, []string{r.Field}, r.Purpose, r.ApprovalID)
+		}
 		req.Approval = &policy.Approval{Action: policy.Reveal, Valid: true}
 	}
 	d, err := g.decide(ctx, p, r.Subject, req)
@@ -339,6 +342,21 @@ func (g *Guard) Reveal(ctx context.Context, p *Principal, r RevealRequest) (vaul
 	}
 	return g.vault.Get(vault.WithDecision(ctx, string(d.Effect), d.Reason), p.Actor(), r.Purpose, r.Subject, r.Field, r.Record, rev)
 }
+
+// unusable audits an attempt with an approval that cannot be used and
+// returns the error saying so.
+func (g *Guard) unusable(ctx context.Context, p *Principal, subject string, action policy.Action, fields []string, purpose, id string) error {
+	err := g.rec.Record(ctx, audit.Entry{Actor: p.ActorID(), Channel: "api", Action: "pi.decision", Subject: subject,
+		Fields: audit.SortedFields(fields...), Purpose: purpose, Outcome: string(policy.Deny),
+		Detail: map[string]string{"action": string(action), "reason": ReasonApprovalUnusable, "approval": id}})
+	if err != nil {
+		return err
+	}
+	return approval.ErrUnusable.With(ReasonApprovalUnusable, nil, "")
+}
+
+// ReasonApprovalUnusable: the approval named cannot be used for this request.
+const ReasonApprovalUnusable = "approval_unusable"
 
 func (g *Guard) revealsUsed(ctx context.Context, account string) (int, error) {
 	var n int
@@ -423,7 +441,12 @@ func (g *Guard) Bulk(ctx context.Context, p *Principal, b BulkRequest) ([]Row, e
 	}
 	req := policy.Request{Relation: policy.None, Action: b.Action, Fields: fields, Purpose: b.Purpose,
 		Records: len(b.Subjects), BulkLimit: g.cfg.BulkLimit, Consent: policy.Granted}
-	if b.ApprovalID != "" && g.approvals.Usable(ctx, b.ApprovalID, p.AccountID, b.Action, b.params()) {
+	if b.ApprovalID != "" {
+		// An approval that cannot be used is said so, rather than
+		// silently filing another request.
+		if !g.approvals.Usable(ctx, b.ApprovalID, p.AccountID, b.Action, b.params()) {
+			return nil, g.unusable(ctx, p, "", b.Action, b.Fields, b.Purpose, b.ApprovalID)
+		}
 		req.Approval = &policy.Approval{Action: b.Action, Valid: true}
 	}
 	// Consent is per subject; the role, purpose and approval questions are

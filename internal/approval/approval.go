@@ -111,7 +111,9 @@ var (
 	errSelf     = errs.New(errs.Forbidden, "id", "不能审批自己提出的申请", "nobody approves their own request").With("self_approval", nil, "")
 	errRole     = errs.New(errs.Forbidden, "", "无权审批此类申请", "you may not decide this kind of request").With(policy.ReasonNotPermitted, nil, "")
 	errDecided  = errs.New(errs.Conflict, "id", "该申请已处理或已过期", "this request was already decided or has expired")
-	errUnusable = errs.New(errs.ApprovalRequired, "approval_id", "审批未通过、已使用、已过期或与本次操作不符",
+	// ErrUnusable: the approval named is not approved, already used,
+	// expired, someone else's, or for other parameters.
+	ErrUnusable = errs.New(errs.ApprovalRequired, "approval_id", "审批未通过、已使用、已过期或与本次操作不符",
 		"the approval is not approved, already used, expired, or for a different operation")
 )
 
@@ -299,13 +301,13 @@ func (s *Store) Decide(ctx context.Context, by Actor, id string, approve bool, n
 func (s *Store) Consume(ctx context.Context, tx *store.Tx, id, requester string, action policy.Action, p Params) error {
 	r, err := s.Get(ctx, tx, id)
 	if errors.Is(err, errNotFound) {
-		return errUnusable
+		return ErrUnusable
 	}
 	if err != nil {
 		return err
 	}
 	if r.Status != Approved || r.Requester != requester || r.Action != action || r.Params.canonical() != p.canonical() {
-		return errUnusable
+		return ErrUnusable
 	}
 	res, err := tx.Exec(ctx, `UPDATE approvals SET status = 'executed', executed_at = ? WHERE id = ? AND status = 'approved'`,
 		s.clk.Now().UnixMicro(), id)
@@ -313,7 +315,7 @@ func (s *Store) Consume(ctx context.Context, tx *store.Tx, id, requester string,
 		return fmt.Errorf("approval: consume: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return errUnusable
+		return ErrUnusable
 	}
 	return nil
 }
