@@ -158,6 +158,13 @@ func registerCoreMetrics(m *obs.Metrics, c *app.Core) {
 		ctr := ctr
 		m.CounterFunc("gigvault_vault_operations_total", "Vault operations by kind.", map[string]string{"op": op}, func() float64 { return float64(ctr.Load()) })
 	}
+	ic := &c.Identity.C
+	for ev, ctr := range map[string]interface{ Load() uint64 }{
+		"login_ok": &ic.LoginsOK, "login_failed": &ic.LoginsFailed, "lockout": &ic.Lockouts,
+		"code_sent": &ic.CodesSent, "code_rejected": &ic.CodesRejected, "session_evicted": &ic.SessionsEvicted,
+	} {
+		m.CounterFunc("gigvault_auth_events_total", "Authentication events by kind (ACC-10, AUD-1).", map[string]string{"event": ev}, func() float64 { return float64(ctr.Load()) })
+	}
 	m.CounterFunc("gigvault_audit_appends_total", "Audit entries appended by this process.", nil, func() float64 { return float64(c.Audit.Appends()) })
 	m.CounterFunc("gigvault_dek_cache_hits_total", "Data-key cache hits.", nil, func() float64 { h, _ := c.Keys.CacheStats(); return float64(h) })
 	m.CounterFunc("gigvault_dek_cache_misses_total", "Data-key cache misses.", nil, func() float64 { _, mi := c.Keys.CacheStats(); return float64(mi) })

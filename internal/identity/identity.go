@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -161,6 +162,12 @@ type Service struct {
 	suite   cryptox.Suite
 	clk     clock.Clock
 	cfg     Config
+	C       Counters
+}
+
+// Counters are authentication event counts, for metrics.
+type Counters struct {
+	LoginsOK, LoginsFailed, Lockouts, CodesSent, CodesRejected, SessionsEvicted atomic.Uint64
 }
 
 // New returns a Service.

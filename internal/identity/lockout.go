@@ -65,7 +65,9 @@ func (s *Service) fail(ctx context.Context, tx *store.Tx, tag []byte) (bool, err
 	}
 	failures++
 	locked := failures >= s.cfg.LockoutThreshold
+	s.C.LoginsFailed.Add(1)
 	if locked {
+		s.C.Lockouts.Add(1)
 		until = now + s.cfg.LockoutDuration.Microseconds()
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO auth_lockouts (key_tag, failures, first_failure_at, locked_until) VALUES (?, ?, ?, ?)

@@ -91,6 +91,7 @@ func (s *Service) startSession(ctx context.Context, a Account, method string, re
 		}
 		return LoginResult{}, err
 	}
+	s.C.LoginsOK.Add(1)
 	return LoginResult{Token: token, Session: info, Account: a, Registered: registered}, nil
 }
 
@@ -122,6 +123,7 @@ func (s *Service) makeRoom(ctx context.Context, tx *store.Tx, a Account) ([]stri
 		return nil, nil
 	}
 	evict := ids[limit-1:]
+	s.C.SessionsEvicted.Add(uint64(len(evict)))
 	for _, id := range evict {
 		if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = ?, revoked_reason = 'session_cap' WHERE id = ?`, now.UnixMicro(), id); err != nil {
 			return nil, fmt.Errorf("identity: session cap: %w", err)

@@ -128,6 +128,9 @@ func (s *Service) SendCode(ctx context.Context, mobile, purpose string) (Challen
 	}
 	_, err = s.sms.Send(ctx, sms.Message{To: number, Template: templateOf[purpose],
 		Params: map[string]string{"code": code, "minutes": strconv.Itoa(int(s.cfg.CodeTTL / time.Minute))}})
+	if err == nil {
+		s.C.CodesSent.Add(1)
+	}
 	if err != nil {
 		// Void the code: the person never received it.
 		_, _ = s.db.Exec(ctx, `UPDATE sms_codes SET used_at = ? WHERE id = ?`, now.UnixMicro(), ch.ID)
@@ -189,6 +192,7 @@ func (s *Service) checkCode(ctx context.Context, number, purpose, code string) (
 		if verdict == nil {
 			return clearFailures(ctx, tx, lock)
 		}
+		s.C.CodesRejected.Add(1)
 		locked, err := s.fail(ctx, tx, lock)
 		if err != nil {
 			return err
