@@ -57,7 +57,7 @@ func registerAccess(fs *flag.FlagSet, env *runEnv) *accessFlags {
 	fs.StringVar(&a.rateIP, "rate-ip", g("GIGVAULT_RATE_IP", "1200/1m"), "requests without a session per client IP, N/duration or off [GIGVAULT_RATE_IP]")
 	fs.StringVar(&a.rateUser, "rate-user", g("GIGVAULT_RATE_USER", "600/1m"), "requests per signed-in account [GIGVAULT_RATE_USER]")
 	fs.StringVar(&a.rateSMSIP, "rate-sms-ip", g("GIGVAULT_RATE_SMS_IP", "20/1h"), "SMS codes requested per client IP, across all numbers [GIGVAULT_RATE_SMS_IP]")
-	fs.StringVar(&a.rateLoginIP, "rate-login-ip", g("GIGVAULT_RATE_LOGIN_IP", "60/10m"), "log-in attempts per client IP [GIGVAULT_RATE_LOGIN_IP]")
+	fs.StringVar(&a.rateLoginIP, "rate-login-ip", g("GIGVAULT_RATE_LOGIN_IP", "10/1m"), "log-in attempts per client IP [GIGVAULT_RATE_LOGIN_IP]")
 	fs.StringVar(&a.trustedProxies, "trusted-proxies", g("GIGVAULT_TRUSTED_PROXIES", ""), "comma-separated proxy IPs whose X-Forwarded-For is believed [GIGVAULT_TRUSTED_PROXIES]")
 	return a
 }

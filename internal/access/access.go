@@ -12,7 +12,9 @@ package access
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -66,7 +68,8 @@ func (p *Principal) Has(roles ...policy.Role) bool {
 type Config struct {
 	RevealLimit  int           // whole-value reveals per staff member per window (50)
 	RevealWindow time.Duration // (1 hour)
-	BulkLimit    int           // records above which export, download and bulk change need approval (100)
+	BulkLimit    int           // records per person per BulkWindow above which export, download and bulk change need approval (100)
+	BulkWindow   time.Duration // (24 hours)
 }
 
 func (c Config) defaults() Config {
@@ -78,6 +81,9 @@ func (c Config) defaults() Config {
 	}
 	if c.BulkLimit <= 0 {
 		c.BulkLimit = 100
+	}
+	if c.BulkWindow <= 0 {
+		c.BulkWindow = 24 * time.Hour
 	}
 	return c
 }
@@ -297,44 +303,68 @@ func (g *Guard) Reveal(ctx context.Context, p *Principal, r RevealRequest) (vaul
 	if err != nil {
 		return vault.Value{}, err
 	}
-	used, err := g.revealsUsed(ctx, p.AccountID)
-	if err != nil {
-		return vault.Value{}, err
-	}
-	req := policy.Request{Relation: g.relation(p, r.Subject), Action: policy.Reveal, Fields: fields, Purpose: r.Purpose,
-		Reason: reason, RevealsUsed: used, RevealLimit: g.cfg.RevealLimit}
+	var approved *policy.Approval
 	if r.ApprovalID != "" {
 		if !g.approvals.Usable(ctx, r.ApprovalID, p.AccountID, policy.Reveal, r.params()) {
 			return vault.Value{}, g.unusable(ctx, p, r.Subject, policy.Reveal, []string{r.Field}, r.Purpose, r.ApprovalID)
 		}
-		req.Approval = &policy.Approval{Action: policy.Reveal, Valid: true}
+		approved = &policy.Approval{Action: policy.Reveal, Valid: true}
 	}
-	d, err := g.decide(ctx, p, r.Subject, req)
-	if err != nil {
-		return vault.Value{}, err
-	}
-	if d.Effect == policy.NeedsApproval {
-		ref, err := g.fileApproval(ctx, p, policy.Reveal, r.params(), 1, r.ReasonCode+": "+reason)
+	var d policy.Decision
+	for attempt := 0; ; attempt++ {
+		used, err := g.revealsUsed(ctx, g.db, p.AccountID)
 		if err != nil {
 			return vault.Value{}, err
 		}
-		return vault.Value{}, refusal(d, ref)
-	}
-	if d.Effect != policy.Allow {
-		return vault.Value{}, refusal(d, "")
-	}
-	// Count the reveal (and use the approval) before the value leaves.
-	err = g.db.InTx(ctx, func(tx *store.Tx) error {
-		if req.Approval != nil {
-			if err := g.approvals.Consume(ctx, tx, r.ApprovalID, p.AccountID, policy.Reveal, r.params()); err != nil {
+		req := policy.Request{Relation: g.relation(p, r.Subject), Action: policy.Reveal, Fields: fields, Purpose: r.Purpose,
+			Reason: reason, RevealsUsed: used, RevealLimit: g.cfg.RevealLimit, Approval: approved}
+		if d, err = g.decide(ctx, p, r.Subject, req); err != nil {
+			return vault.Value{}, err
+		}
+		if d.Effect == policy.NeedsApproval {
+			ref, err := g.fileApproval(ctx, p, policy.Reveal, r.params(), 1, r.ReasonCode+": "+reason)
+			if err != nil {
+				return vault.Value{}, err
+			}
+			return vault.Value{}, refusal(d, ref)
+		}
+		if d.Effect != policy.Allow {
+			return vault.Value{}, refusal(d, "")
+		}
+		// Count the reveal (and use the approval) before the value leaves,
+		// re-counting under the account's lock: parallel reveals cannot
+		// all slip under the limit.
+		raced := false
+		err = g.db.InTx(ctx, func(tx *store.Tx) error {
+			raced = false
+			if err := lockAccount(ctx, tx, p.AccountID); err != nil {
 				return err
 			}
+			if approved != nil {
+				return errors.Join(g.approvals.Consume(ctx, tx, r.ApprovalID, p.AccountID, policy.Reveal, r.params()), g.countReveal(ctx, tx, p.AccountID))
+			}
+			n, err := g.revealsUsed(ctx, tx, p.AccountID)
+			if err != nil {
+				return err
+			}
+			if n >= g.cfg.RevealLimit && p.Kind == "staff" {
+				raced = true
+				return nil
+			}
+			return g.countReveal(ctx, tx, p.AccountID)
+		})
+		if err != nil {
+			if e := errs.As(err); e.Code != errs.Internal {
+				return vault.Value{}, e
+			}
+			return vault.Value{}, fmt.Errorf("access: reveal: %w", err)
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO reveals (id, account_id, at) VALUES (?, ?, ?)`, uuid.NewString(), p.AccountID, g.clk.Now().UnixMicro())
-		return err
-	})
-	if err != nil {
-		return vault.Value{}, fmt.Errorf("access: reveal: %w", err)
+		if !raced || attempt == 2 {
+			if raced {
+				return vault.Value{}, errs.New(errs.RateLimited, "", "查看过于频繁，请稍后再试", "too many reveals at once: try again").After(time.Second)
+			}
+			break
+		}
 	}
 	rev, err := g.issuer.Issue(p.ActorID(), r.Subject, r.Field, r.Record, r.Purpose, r.ReasonCode+": "+reason, time.Minute)
 	if err != nil {
@@ -358,18 +388,42 @@ func (g *Guard) unusable(ctx context.Context, p *Principal, subject string, acti
 // ReasonApprovalUnusable: the approval named cannot be used for this request.
 const ReasonApprovalUnusable = "approval_unusable"
 
-func (g *Guard) revealsUsed(ctx context.Context, account string) (int, error) {
+func (g *Guard) revealsUsed(ctx context.Context, q store.Querier, account string) (int, error) {
 	var n int
 	since := g.clk.Now().Add(-g.cfg.RevealWindow).UnixMicro()
-	if err := g.db.QueryRow(ctx, `SELECT COUNT(*) FROM reveals WHERE account_id = ? AND at > ?`, account, since).Scan(&n); err != nil {
+	if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM reveals WHERE account_id = ? AND at > ?`, account, since).Scan(&n); err != nil {
 		return 0, fmt.Errorf("access: reveals used: %w", err)
 	}
 	return n, nil
 }
 
+func (g *Guard) bulkUsed(ctx context.Context, q store.Querier, account string) (int, error) {
+	var n sql.NullInt64
+	since := g.clk.Now().Add(-g.cfg.BulkWindow).UnixMicro()
+	if err := q.QueryRow(ctx, `SELECT SUM(records) FROM bulk_usage WHERE account_id = ? AND at > ?`, account, since).Scan(&n); err != nil {
+		return 0, fmt.Errorf("access: bulk records used: %w", err)
+	}
+	return int(n.Int64), nil
+}
+
+func (g *Guard) countReveal(ctx context.Context, tx *store.Tx, account string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO reveals (id, account_id, at) VALUES (?, ?, ?)`, uuid.NewString(), account, g.clk.Now().UnixMicro())
+	return err
+}
+
+// lockAccount serialises one account's limit checks: SQLite's writes are
+// serial already; PostgreSQL takes a transaction-scoped advisory lock.
+func lockAccount(ctx context.Context, tx *store.Tx, account string) error {
+	if tx.Engine() != store.Postgres {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, "gigvault/account/"+account)
+	return err
+}
+
 // RevealsUsed reports the caller's reveals in the current window and the limit.
 func (g *Guard) RevealsUsed(ctx context.Context, p *Principal) (used, limit int, err error) {
-	used, err = g.revealsUsed(ctx, p.AccountID)
+	used, err = g.revealsUsed(ctx, g.db, p.AccountID)
 	return used, g.cfg.RevealLimit, err
 }
 
@@ -426,12 +480,13 @@ func (g *Guard) Bulk(ctx context.Context, p *Principal, b BulkRequest) ([]Row, e
 	if len(b.Subjects) == 0 || len(b.Subjects) > 10000 {
 		return nil, errs.New(errs.Invalid, "subjects", "请指定 1 至 10000 个个人信息主体", "name between 1 and 10000 subjects")
 	}
-	slices.Sort(b.Subjects)
-	b.Subjects = slices.Compact(b.Subjects)
+	// Sorted copies: the caller's slices are theirs, and stay as they were
+	// (Compact would zero their tail).
+	b.Subjects = slices.Compact(slices.Sorted(slices.Values(b.Subjects)))
 	if b.Action == policy.BulkModify && len(b.Fields) != 1 {
 		return nil, errs.New(errs.Invalid, "fields", "批量修改一次只能修改一个字段", "a bulk change sets exactly one field")
 	}
-	slices.Sort(b.Fields)
+	b.Fields = slices.Sorted(slices.Values(b.Fields))
 	fields, err := g.labels(b.Fields)
 	if err != nil {
 		return nil, err
@@ -439,39 +494,72 @@ func (g *Guard) Bulk(ctx context.Context, p *Principal, b BulkRequest) ([]Row, e
 	if len(fields) == 0 {
 		return nil, errs.New(errs.Invalid, "fields", "请指定字段", "name the fields")
 	}
-	req := policy.Request{Relation: policy.None, Action: b.Action, Fields: fields, Purpose: b.Purpose,
-		Records: len(b.Subjects), BulkLimit: g.cfg.BulkLimit, Consent: policy.Granted}
+	var approved *policy.Approval
 	if b.ApprovalID != "" {
 		// An approval that cannot be used is said so, rather than
 		// silently filing another request.
 		if !g.approvals.Usable(ctx, b.ApprovalID, p.AccountID, b.Action, b.params()) {
 			return nil, g.unusable(ctx, p, "", b.Action, b.Fields, b.Purpose, b.ApprovalID)
 		}
-		req.Approval = &policy.Approval{Action: b.Action, Valid: true}
+		approved = &policy.Approval{Action: b.Action, Valid: true}
 	}
-	// Consent is per subject; the role, purpose and approval questions are
-	// asked once for the batch (with consent assumed), then each subject's
-	// consent decides its row.
-	d, err := g.decide(ctx, p, "", req)
-	if err != nil {
-		return nil, err
-	}
-	if d.Effect == policy.NeedsApproval {
-		ref, err := g.fileApproval(ctx, p, b.Action, b.params(), len(b.Subjects), b.Reason)
+	// The limit is per person over BulkWindow: what this request touches
+	// plus what they already processed without an approval, so a large job
+	// split into small ones still needs one (ACC-5).
+	var req policy.Request
+	var d policy.Decision
+	for attempt := 0; ; attempt++ {
+		used, err := g.bulkUsed(ctx, g.db, p.AccountID)
 		if err != nil {
 			return nil, err
 		}
-		return nil, refusal(d, ref)
-	}
-	if d.Effect == policy.Deny {
-		return nil, refusal(d, "")
-	}
-	if req.Approval != nil {
-		err := g.db.InTx(ctx, func(tx *store.Tx) error {
-			return g.approvals.Consume(ctx, tx, b.ApprovalID, p.AccountID, b.Action, b.params())
+		// Consent is per subject; the role, purpose and approval questions
+		// are asked once for the batch (with consent assumed), then each
+		// subject's consent decides its row.
+		req = policy.Request{Relation: policy.None, Action: b.Action, Fields: fields, Purpose: b.Purpose,
+			Records: used + len(b.Subjects), BulkLimit: g.cfg.BulkLimit, Consent: policy.Granted, Approval: approved}
+		if d, err = g.decide(ctx, p, "", req); err != nil {
+			return nil, err
+		}
+		if d.Effect == policy.NeedsApproval {
+			ref, err := g.fileApproval(ctx, p, b.Action, b.params(), len(b.Subjects), b.Reason)
+			if err != nil {
+				return nil, err
+			}
+			return nil, refusal(d, ref)
+		}
+		if d.Effect == policy.Deny {
+			return nil, refusal(d, "")
+		}
+		raced := false
+		err = g.db.InTx(ctx, func(tx *store.Tx) error {
+			raced = false
+			if approved != nil {
+				return g.approvals.Consume(ctx, tx, b.ApprovalID, p.AccountID, b.Action, b.params())
+			}
+			if err := lockAccount(ctx, tx, p.AccountID); err != nil {
+				return err
+			}
+			n, err := g.bulkUsed(ctx, tx, p.AccountID)
+			if err != nil {
+				return err
+			}
+			if n+len(b.Subjects) > g.cfg.BulkLimit {
+				raced = true
+				return nil
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO bulk_usage (id, account_id, records, at) VALUES (?, ?, ?, ?)`,
+				uuid.NewString(), p.AccountID, len(b.Subjects), g.clk.Now().UnixMicro())
+			return err
 		})
 		if err != nil {
 			return nil, err
+		}
+		if !raced {
+			break
+		}
+		if attempt == 2 {
+			return nil, errs.New(errs.RateLimited, "", "批量操作过于频繁，请稍后再试", "too many bulk operations at once: try again").After(time.Second)
 		}
 	}
 	rows := make([]Row, 0, len(b.Subjects))

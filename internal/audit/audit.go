@@ -329,6 +329,9 @@ type Filter struct {
 	Before int64
 }
 
+// maxChannelScan bounds how many rows one channel-filtered search decodes.
+const maxChannelScan = 100000
+
 // Search returns entries matching f, oldest first unless f.Newest.
 func Search(ctx context.Context, db store.Querier, f Filter) ([]Entry, error) {
 	var where []string
@@ -372,6 +375,7 @@ func Search(ctx context.Context, db store.Querier, f Filter) ([]Entry, error) {
 	}
 	defer rows.Close()
 	var out []Entry
+	scanned := 0
 	for rows.Next() {
 		var r row
 		if err := scanRow(rows, &r); err != nil {
@@ -381,6 +385,9 @@ func Search(ctx context.Context, db store.Querier, f Filter) ([]Entry, error) {
 		if err != nil {
 			return nil, err
 		}
+		if scanned++; scanned > maxChannelScan {
+			break // a channel filter decodes rows: bounded, page on with Before
+		}
 		if f.Channel != "" && e.Channel != f.Channel {
 			continue // channel lives in the body: filtered after decoding
 		}
@@ -388,6 +395,7 @@ func Search(ctx context.Context, db store.Querier, f Filter) ([]Entry, error) {
 		if len(out) == f.Limit {
 			break
 		}
+
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("audit: search: %w", err)

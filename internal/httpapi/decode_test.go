@@ -69,3 +69,14 @@ func TestCSVCellNeutralisesFormulas(t *testing.T) {
 		}
 	}
 }
+
+func TestLimitKeyGroupsIPv6(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7": "192.0.2.7", "2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64", "2001:db8:1:2::ffff": "2001:db8:1:2::/64",
+		"::ffff:192.0.2.7": "::ffff:192.0.2.7", "not an ip": "not an ip",
+	} {
+		if got := limitKey(in); got != want {
+			t.Errorf("limitKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

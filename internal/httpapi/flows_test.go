@@ -863,6 +863,7 @@ func TestFlowApprovals(t *testing.T) {
 		three := subs[:3]
 		mobile := []string{"mobile"}
 		d := f.Staff(policy.DataOperator)
+		d2 := f.Staff(policy.DataOperator)
 		s := f.Staff(policy.Support)
 		p := f.Staff(policy.DPO)
 		p2 := f.Staff(policy.DPO)
@@ -870,6 +871,10 @@ func TestFlowApprovals(t *testing.T) {
 
 		// Up to the limit no approval is needed; above it, a request is filed.
 		f.ok(f.bulk(d.Token, "export", subs[:2], mobile), http.StatusOK, "export at the limit")
+		// The limit is per person over a rolling day: splitting a job does
+		// not avoid the approval.
+		f.fails(f.bulk(d.Token, "export", subs[2:3], mobile), http.StatusForbidden, "approval_required", "", policy.ReasonBulkApproval,
+			"a split export past the rolling limit")
 		ref := f.fails(f.bulk(d.Token, "export", three, mobile), http.StatusForbidden, "approval_required", "", policy.ReasonBulkApproval,
 			"export above the limit").Ref
 		if ref == "" {
@@ -937,7 +942,7 @@ func TestFlowApprovals(t *testing.T) {
 		}
 
 		// Download: CSV, masked.
-		r = f.bulk(d.Token, "download", subs[:2], mobile)
+		r = f.bulk(d2.Token, "download", subs[:2], mobile)
 		f.ok(r, http.StatusOK, "download")
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
 			t.Errorf("download Content-Type %q", ct)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,7 +83,7 @@ var DefaultLimits = Limits{
 	IP:      ratelimit.Limit{Events: 1200, Per: time.Minute},
 	User:    ratelimit.Limit{Events: 600, Per: time.Minute},
 	SMSIP:   ratelimit.Limit{Events: 20, Per: time.Hour},
-	LoginIP: ratelimit.Limit{Events: 60, Per: 10 * time.Minute},
+	LoginIP: ratelimit.Limit{Events: 10, Per: time.Minute},
 }
 
 type limiters struct {
@@ -148,7 +149,7 @@ func (s *Server) authed(method, pattern string, allow rule, h func(http.Response
 		p, err := s.deps.Identity.Authenticate(r.Context(), token)
 		if err != nil {
 			// Failed tokens count against the caller's IP.
-			if ok, wait := s.lim.ip.Allow(s.clientIP(r)); !ok {
+			if ok, wait := s.lim.ip.Allow(limitKey(s.clientIP(r))); !ok {
 				WriteError(w, r, errRate.After(wait))
 				return
 			}
@@ -204,10 +205,24 @@ func (s *Server) clientIP(r *http.Request) string {
 	return host
 }
 
+// limitKey is the per-IP limiters' key: the address, or for IPv6 its /64
+// prefix, since one subscriber holds a whole /64.
+func limitKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() || a.Is4In6() {
+		return ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
 // limitIP applies the per-IP limit to an unauthenticated request, plus one
 // specific limiter.
 func (s *Server) limitIP(w http.ResponseWriter, r *http.Request, extra *ratelimit.Limiter) bool {
-	ip := s.clientIP(r)
+	ip := limitKey(s.clientIP(r))
 	for _, l := range []*ratelimit.Limiter{s.lim.ip, extra} {
 		if l == nil {
 			continue

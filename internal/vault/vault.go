@@ -270,7 +270,7 @@ func (v *Vault) PutTx(ctx context.Context, tx *store.Tx, actor Actor, purpose, s
 	v.C.Puts.Add(uint64(len(items)))
 	return v.log.Append(ctx, tx, audit.Entry{
 		Actor: actor.ID, Channel: actor.Channel, Action: "pi.put", Subject: subject,
-		Fields: audit.SortedFields(names...), Purpose: purpose,
+		Fields: audit.SortedFields(names...), Purpose: purpose, Detail: withDecision(ctx, nil),
 	})
 }
 

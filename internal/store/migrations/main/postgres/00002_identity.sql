@@ -93,6 +93,17 @@ CREATE TABLE reveals (
 );
 CREATE INDEX reveals_account ON reveals (account_id, at);
 
+-- Records each staff member exported, downloaded or changed in bulk without
+-- an approval, for the rolling per-person limit (ACC-5: splitting a large
+-- job into small ones does not avoid the approval).
+CREATE TABLE bulk_usage (
+    id         TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    records    INTEGER NOT NULL,
+    at         BIGINT NOT NULL
+);
+CREATE INDEX bulk_usage_account ON bulk_usage (account_id, at);
+
 -- Four-eyes approvals (ACC-5). params is JSON naming subjects, fields and
 -- purpose: IDs and names, never values.
 CREATE TABLE approvals (
