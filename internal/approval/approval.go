@@ -246,6 +246,14 @@ func (s *Store) Decide(ctx context.Context, by Actor, id string, approve bool, n
 	var refusal error
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		refusal = nil
+		// On PostgreSQL, lock the request first so that a concurrent
+		// decision is seen (and this attempt audited as refused) rather
+		// than rolled back unrecorded. SQLite's writes are serial already.
+		if tx.Engine() == store.Postgres {
+			if _, err := tx.Exec(ctx, `SELECT id FROM approvals WHERE id = ? FOR UPDATE`, id); err != nil {
+				return fmt.Errorf("approval: decide: %w", err)
+			}
+		}
 		r, err := s.Get(ctx, tx, id)
 		if err != nil {
 			return err

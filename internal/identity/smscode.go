@@ -165,8 +165,15 @@ func (s *Service) checkCode(ctx context.Context, number, purpose, code string) (
 		var expires int64
 		var tries int
 		var used sql.NullInt64
-		err := tx.QueryRow(ctx, `SELECT id, code_tag, expires_at, tries, used_at FROM sms_codes WHERE number_tag = ?
-			ORDER BY created_at DESC LIMIT 1`, tag).Scan(&id, &ctag, &expires, &tries, &used)
+		// On PostgreSQL the row is locked, so concurrent checks of one code
+		// see each other's tries and use: a code signs in once. SQLite's
+		// write transactions are serial already.
+		q := `SELECT id, code_tag, expires_at, tries, used_at FROM sms_codes WHERE number_tag = ?
+			ORDER BY created_at DESC LIMIT 1`
+		if tx.Engine() == store.Postgres {
+			q += ` FOR UPDATE`
+		}
+		err := tx.QueryRow(ctx, q, tag).Scan(&id, &ctag, &expires, &tries, &used)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			verdict = errBadCode

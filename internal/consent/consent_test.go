@@ -1,0 +1,191 @@
+package consent_test
+
+// Consent state on every engine: legal-basis purposes, no record, record
+// and overwrite, the transaction it is recorded in; and the Fixed source.
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"gigvault/internal/app"
+	"gigvault/internal/clock"
+	"gigvault/internal/consent"
+	"gigvault/internal/policy"
+	"gigvault/internal/store"
+	"gigvault/internal/testenv"
+)
+
+func forEachEngine(t *testing.T, fn func(t *testing.T, c *app.Core, clk *clock.Fake)) {
+	for _, eng := range testenv.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			cfg := eng.Config(t)
+			fn(t, testenv.Open(t, cfg), cfg.Clock.(*clock.Fake))
+		})
+	}
+}
+
+func state(t *testing.T, s consent.Source, subject, purpose string) policy.Consent {
+	t.Helper()
+	c, err := s.State(context.Background(), subject, purpose)
+	if err != nil {
+		t.Fatalf("state %s: %v", purpose, err)
+	}
+	return c
+}
+
+func record(t *testing.T, c *app.Core, subject string, st policy.Consent, version string, purposes ...string) {
+	t.Helper()
+	err := c.DB.InTx(context.Background(), func(tx *store.Tx) error {
+		return c.Consent.Record(context.Background(), tx, subject, st, version, "api", purposes...)
+	})
+	if err != nil {
+		t.Fatalf("record: %v", err)
+	}
+}
+
+func TestLegalBasisIsException(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, c *app.Core, _ *clock.Fake) {
+		subject := testenv.Subjects(t, c, "worker", 1)[0]
+		if len(consent.LegalBasis) == 0 {
+			t.Fatal("no legal-basis purposes")
+		}
+		for _, p := range consent.LegalBasis {
+			// Without any record, and for a subject that does not exist.
+			if got := state(t, c.Consent, subject, p); got != policy.Exception {
+				t.Errorf("%s without a record: %q, want exception", p, got)
+			}
+			if got := state(t, c.Consent, "no-such-subject", p); got != policy.Exception {
+				t.Errorf("%s for an unknown subject: %q, want exception", p, got)
+			}
+		}
+		// A withdrawal on file does not turn a legal obligation into consent.
+		record(t, c, subject, policy.Withdrawn, "v1", consent.LegalBasis...)
+		for _, p := range consent.LegalBasis {
+			if got := state(t, c.Consent, subject, p); got != policy.Exception {
+				t.Errorf("%s after a withdrawal: %q, want exception", p, got)
+			}
+		}
+		// The legal-basis purposes are not among those a registrant agrees to.
+		for _, p := range consent.LegalBasis {
+			if slices.Contains(consent.BasicPurposes, p) {
+				t.Errorf("%s is both a basic purpose and a legal basis", p)
+			}
+		}
+	})
+}
+
+func TestStateRecord(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, c *app.Core, clk *clock.Fake) {
+		ctx := context.Background()
+		subs := testenv.Subjects(t, c, "worker", 2)
+		a, b := subs[0], subs[1]
+		for _, p := range append([]string{"marketing"}, consent.BasicPurposes...) {
+			if got := state(t, c.Consent, a, p); got != policy.NoConsent {
+				t.Fatalf("%s without a record: %q, want none", p, got)
+			}
+		}
+
+		record(t, c, a, policy.Granted, "v1", consent.BasicPurposes...)
+		for _, p := range consent.BasicPurposes {
+			if got := state(t, c.Consent, a, p); got != policy.Granted {
+				t.Errorf("%s after recording: %q, want granted", p, got)
+			}
+			if got := state(t, c.Consent, b, p); got != policy.NoConsent {
+				t.Errorf("%s of another subject: %q, want none", p, got)
+			}
+		}
+		if got := state(t, c.Consent, a, "marketing"); got != policy.NoConsent {
+			t.Errorf("marketing, not recorded: %q, want none", got)
+		}
+
+		// A later record overwrites the earlier one, row and all.
+		clk.Advance(time.Hour)
+		record(t, c, a, policy.Withdrawn, "v2", "job_matching", "marketing")
+		if got := state(t, c.Consent, a, "job_matching"); got != policy.Withdrawn {
+			t.Errorf("job_matching after withdrawal: %q", got)
+		}
+		if got := state(t, c.Consent, a, "marketing"); got != policy.Withdrawn {
+			t.Errorf("marketing after recording a withdrawal: %q", got)
+		}
+		if got := state(t, c.Consent, a, "job_search"); got != policy.Granted {
+			t.Errorf("job_search, untouched: %q", got)
+		}
+		var n int
+		var version string
+		var at int64
+		if err := c.DB.QueryRow(ctx, `SELECT COUNT(*) FROM consents WHERE subject_id = ? AND purpose = 'job_matching'`, a).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("%d rows for one purpose (%v), want 1", n, err)
+		}
+		if err := c.DB.QueryRow(ctx, `SELECT policy_version, at FROM consents WHERE subject_id = ? AND purpose = 'job_matching'`, a).Scan(&version, &at); err != nil {
+			t.Fatal(err)
+		}
+		if version != "v2" || at != clk.Now().UnixMicro() {
+			t.Fatalf("overwritten row: version %q at %d, want v2 at %d", version, at, clk.Now().UnixMicro())
+		}
+		record(t, c, a, policy.Granted, "v3", "marketing")
+		if got := state(t, c.Consent, a, "marketing"); got != policy.Granted {
+			t.Errorf("marketing granted again: %q", got)
+		}
+		record(t, c, a, policy.Refused, "v3", "marketing")
+		if got := state(t, c.Consent, a, "marketing"); got != policy.Refused {
+			t.Errorf("marketing refused: %q", got)
+		}
+		if err := c.DB.QueryRow(ctx, `SELECT COUNT(*) FROM consents WHERE subject_id = ?`, a).Scan(&n); err != nil || n != len(consent.BasicPurposes)+1 {
+			t.Fatalf("%d rows for the subject (%v), want %d", n, err, len(consent.BasicPurposes)+1)
+		}
+		// No purposes: nothing recorded, no error.
+		record(t, c, b, policy.Granted, "v1")
+		if err := c.DB.QueryRow(ctx, `SELECT COUNT(*) FROM consents WHERE subject_id = ?`, b).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%d rows after recording no purposes (%v)", n, err)
+		}
+	})
+}
+
+// TestRecordInCallersTransaction: consent is recorded in the transaction of
+// the action that gathered it, and goes if that action fails.
+func TestRecordInCallersTransaction(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, c *app.Core, _ *clock.Fake) {
+		subject := testenv.Subjects(t, c, "worker", 1)[0]
+		failed := errors.New("the registration failed")
+		err := c.DB.InTx(context.Background(), func(tx *store.Tx) error {
+			if err := c.Consent.Record(context.Background(), tx, subject, policy.Granted, "v1", "api", "marketing"); err != nil {
+				return err
+			}
+			return failed
+		})
+		if !errors.Is(err, failed) {
+			t.Fatalf("InTx: %v", err)
+		}
+		if got := state(t, c.Consent, subject, "marketing"); got != policy.NoConsent {
+			t.Fatalf("after a rolled-back record: %q, want none", got)
+		}
+	})
+}
+
+func TestFixed(t *testing.T) {
+	f := consent.Fixed{"marketing": policy.Granted, "job_matching": policy.Withdrawn, "legal_compliance": policy.Refused}
+	var src consent.Source = f
+	cases := []struct {
+		subject, purpose string
+		want             policy.Consent
+	}{
+		{"s-1", "marketing", policy.Granted},
+		{"s-2", "marketing", policy.Granted}, // the same answer for every subject
+		{"", "marketing", policy.Granted},
+		{"s-1", "job_matching", policy.Withdrawn},
+		{"s-1", "legal_compliance", policy.Refused}, // only what the map says
+		{"s-1", "job_search", policy.NoConsent},
+		{"s-1", "", policy.NoConsent},
+	}
+	for _, c := range cases {
+		if got := state(t, src, c.subject, c.purpose); got != c.want {
+			t.Errorf("Fixed.State(%q, %q) = %q, want %q", c.subject, c.purpose, got, c.want)
+		}
+	}
+	if got := state(t, consent.Fixed(nil), "s-1", "marketing"); got != policy.NoConsent {
+		t.Errorf("nil Fixed: %q, want none", got)
+	}
+}
