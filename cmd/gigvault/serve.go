@@ -132,7 +132,7 @@ func checkpointLoop(ctx context.Context, c *app.Core, log *slog.Logger) {
 }
 
 // idleStaffLoop disables staff accounts unused past --staff-disable-after
-// (ACC-4), at start and hourly.
+// (ACC-4) and forgets finished lock-out counters, at start and hourly.
 func idleStaffLoop(ctx context.Context, c *app.Core, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -141,6 +141,9 @@ func idleStaffLoop(ctx context.Context, c *app.Core, log *slog.Logger) {
 			log.Warn("disabling idle staff accounts failed", "err", err)
 		} else if n > 0 {
 			log.Info("disabled idle staff accounts", "accounts", n)
+		}
+		if _, err := c.Identity.PruneLockouts(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("pruning lock-out counters failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():

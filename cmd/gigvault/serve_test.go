@@ -47,7 +47,9 @@ func signInWorker(t *testing.T, base string) {
 		t.Fatalf("sms send: %d %s", resp.StatusCode, body)
 	}
 	_, body := get(t, base+"/v1/dev/sms-outbox?mobile="+mobile)
-	var out struct{ Messages []struct{ Params map[string]string } }
+	var out struct {
+		Messages []struct{ Params map[string]string }
+	}
 	if json.Unmarshal([]byte(body), &out) != nil || len(out.Messages) != 1 {
 		t.Fatalf("outbox: %s", body)
 	}

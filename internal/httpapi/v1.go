@@ -509,12 +509,12 @@ func (s *Server) inviteMember(w http.ResponseWriter, r *http.Request, p *access.
 		s.fail(w, r, err)
 		return
 	}
-	a, err := s.deps.Identity.InviteMember(r.Context(), p, in.Mobile)
+	inv, err := s.deps.Identity.InviteMember(r.Context(), p, in.Mobile)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, a)
+	writeJSON(w, http.StatusAccepted, inv)
 }
 
 func (s *Server) staffSubject(w http.ResponseWriter, r *http.Request, p *access.Principal) {

@@ -187,18 +187,36 @@ func (s *Service) LoginSMS(ctx context.Context, in SMSLogin) (LoginResult, error
 	if !found {
 		if !in.AgreePolicy {
 			s.reopenCode(ctx, codeID)
-			return LoginResult{}, errConsent
+			return LoginResult{}, s.refusedRegistration(ctx, errConsent)
 		}
+		invited := ""
 		if in.RegisterAs == Employer && in.Organisation == nil {
+			if invited, err = s.pendingInvite(ctx, s.db, number); err != nil {
+				return LoginResult{}, err
+			}
+		}
+		if in.RegisterAs == Employer && in.Organisation == nil && invited == "" {
 			s.reopenCode(ctx, codeID)
-			return LoginResult{}, errs.New(errs.Invalid, "organisation", "注册用人单位须填写单位名称和统一社会信用代码", "an employer registration needs the organisation's name and code")
+			return LoginResult{}, s.refusedRegistration(ctx, errs.New(errs.Invalid, "organisation", "注册用人单位须填写单位名称和统一社会信用代码", "an employer registration needs the organisation's name and code"))
 		}
 		acct, registered, err = s.register(ctx, number, in)
 		if err != nil {
-			return LoginResult{}, err
+			// The transaction, and the look-up it recorded, rolled back:
+			// record the refused registration on its own.
+			return LoginResult{}, s.refusedRegistration(ctx, err)
 		}
 	}
 	return s.startSession(ctx, acct, "sms", registered)
+}
+
+// refusedRegistration records a registration that did not happen and
+// returns why (or the audit failure).
+func (s *Service) refusedRegistration(ctx context.Context, why error) error {
+	if err := s.record(ctx, audit.Entry{Actor: authActor.ID, Action: "account.register", Purpose: "account_registration",
+		Outcome: string(errs.CodeOf(why))}); err != nil {
+		return err
+	}
+	return why
 }
 
 // accountByNumber finds the account holding a mobile number through the
@@ -270,7 +288,19 @@ func (s *Service) register(ctx context.Context, number string, in SMSLogin) (Acc
 		acct = Account{ID: newID(), Kind: in.RegisterAs, SubjectID: subject, Status: Active, CreatedAt: now}
 		role := policy.Worker
 		items := []vault.Item{{Field: "mobile", Value: number}}
-		if in.RegisterAs == Employer {
+		if in.RegisterAs == Employer && in.Organisation == nil {
+			// Joining on an invitation, which is used up.
+			role = policy.EmployerMember
+			if acct.OrgID, err = s.pendingInvite(ctx, tx, number); err != nil {
+				return err
+			}
+			if acct.OrgID == "" {
+				return errs.New(errs.Invalid, "organisation", "邀请已失效", "the invitation has expired")
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM org_invites WHERE number_tag = ?`, s.keys.Tag("invite", number)); err != nil {
+				return fmt.Errorf("identity: register: %w", err)
+			}
+		} else if in.RegisterAs == Employer {
 			role = policy.EmployerMember
 			org := in.Organisation
 			acct.OrgID = newID()
@@ -327,42 +357,72 @@ func (s *Service) insertAccount(ctx context.Context, tx *store.Tx, a Account, lo
 	return nil
 }
 
-// InviteMember adds a member to the caller's employer organisation by
-// mobile number; the new member signs in by SMS code.
-func (s *Service) InviteMember(ctx context.Context, by *Principal, mobile string) (Account, error) {
+// Invitation is what an inviting employer member is told: the same answer
+// whether or not the number already has an account, so inviting cannot be
+// used to learn who is registered.
+type Invitation struct {
+	Invited   bool      `json:"invited"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// invitesPerDay bounds how many invitations one organisation sends a day.
+const invitesPerDay = 50
+
+// inviteTTL is how long an invitation waits for its number's owner.
+const inviteTTL = 7 * 24 * time.Hour
+
+// InviteMember invites a mobile number to join the caller's employer
+// organisation. Nothing is created for the number: its owner joins by
+// signing in with an SMS code, agreeing to the privacy policy and
+// registering as an employer without naming an organisation. A number that
+// already has an account cannot join (one account per person) and the
+// invitation simply expires.
+func (s *Service) InviteMember(ctx context.Context, by *Principal, mobile string) (Invitation, error) {
 	if by.Kind != string(Employer) || by.OrgID == "" {
-		return Account{}, errs.New(errs.Forbidden, "", "只有用人单位成员可以邀请成员", "only employer members may invite members")
+		return Invitation{}, errs.New(errs.Forbidden, "", "只有用人单位成员可以邀请成员", "only employer members may invite members")
 	}
 	number, err := NormaliseMobile(mobile)
 	if err != nil {
-		return Account{}, err
+		return Invitation{}, err
 	}
-	var acct Account
+	now := s.now()
+	inv := Invitation{Invited: true, ExpiresAt: now.Add(inviteTTL)}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := lockNumber(ctx, tx, s.keys.Tag("register", number)); err != nil {
-			return err
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM org_invites WHERE org_id = ? AND created_at > ?`,
+			by.OrgID, now.Add(-24*time.Hour).UnixMicro()).Scan(&n); err != nil {
+			return fmt.Errorf("identity: invite: %w", err)
 		}
-		if _, found, err := s.accountByNumberTx(ctx, tx, number); err != nil {
-			return err
-		} else if found {
-			return errs.New(errs.Conflict, "mobile", "该手机号码已有账户", "this number already has an account")
+		if n >= invitesPerDay {
+			return errs.New(errs.RateLimited, "", "今日邀请次数已达上限", "this organisation sent too many invitations today").After(time.Hour)
 		}
-		subject, err := s.vault.CreateSubject(ctx, tx, string(Employer))
-		if err != nil {
-			return err
+		if _, err := tx.Exec(ctx, `INSERT INTO org_invites (number_tag, org_id, invited_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (number_tag, org_id) DO UPDATE SET invited_by = excluded.invited_by, created_at = excluded.created_at, expires_at = excluded.expires_at`,
+			s.keys.Tag("invite", number), by.OrgID, by.AccountID, now.UnixMicro(), inv.ExpiresAt.UnixMicro()); err != nil {
+			return fmt.Errorf("identity: invite: %w", err)
 		}
-		acct = Account{ID: newID(), Kind: Employer, SubjectID: subject, OrgID: by.OrgID, Status: Active, CreatedAt: s.now(),
-			Roles: []policy.Role{policy.EmployerMember}}
-		if err := s.insertAccount(ctx, tx, acct, "", by.ActorID()); err != nil {
-			return err
-		}
-		if err := s.vault.PutTx(ctx, tx, by.Actor(), "account_registration", subject, vault.Item{Field: "mobile", Value: number}); err != nil {
-			return err
-		}
-		return s.log.Append(ctx, tx, audit.Entry{Actor: by.ActorID(), Channel: "api", Action: "account.invite", Subject: subject,
-			Purpose: "account_registration", Detail: map[string]string{"account": acct.ID, "org": by.OrgID}})
+		return s.log.Append(ctx, tx, audit.Entry{Actor: by.ActorID(), Channel: "api", Action: "account.invite",
+			Detail: map[string]string{"org": by.OrgID}})
 	})
-	return acct, err
+	if err != nil {
+		return Invitation{}, err
+	}
+	return inv, nil
+}
+
+// pendingInvite returns the organisation of the newest live invitation of
+// number, or "".
+func (s *Service) pendingInvite(ctx context.Context, q store.Querier, number string) (string, error) {
+	var org string
+	err := q.QueryRow(ctx, `SELECT org_id FROM org_invites WHERE number_tag = ? AND expires_at > ? ORDER BY created_at DESC LIMIT 1`,
+		s.keys.Tag("invite", number), s.now().UnixMicro()).Scan(&org)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("identity: invitation: %w", err)
+	}
+	return org, nil
 }
 
 var loginNameRE = regexp.MustCompile(`^[a-z][a-z0-9._-]{2,31}$`)
@@ -403,8 +463,7 @@ func (s *Service) CreateStaff(ctx context.Context, by vault.Actor, loginName str
 	if !loginNameRE.MatchString(loginName) {
 		return StaffEnrolment{}, errs.New(errs.Invalid, "login_name", "登录名须为 3 至 32 位小写字母、数字或 . _ -，以字母开头", "a login name is 3-32 lower-case letters, digits, '.', '_' or '-', starting with a letter")
 	}
-	slices.Sort(rs)
-	rs = slices.Compact(rs)
+	rs = slices.Compact(slices.Sorted(slices.Values(rs))) // a copy: the caller's slice is left alone
 	if err := checkStaffRoles(rs); err != nil {
 		return StaffEnrolment{}, err
 	}
@@ -461,8 +520,7 @@ func (s *Service) SetRoles(ctx context.Context, by *Principal, account string, r
 	if account == by.AccountID {
 		return Account{}, errs.New(errs.Forbidden, "id", "不能修改自己的角色", "nobody changes their own roles").With("self_grant", nil, "")
 	}
-	slices.Sort(rs)
-	rs = slices.Compact(rs)
+	rs = slices.Compact(slices.Sorted(slices.Values(rs)))
 	if err := checkStaffRoles(rs); err != nil {
 		return Account{}, err
 	}
@@ -516,6 +574,9 @@ func (s *Service) SetStatus(ctx context.Context, by *Principal, account string, 
 	// The free-text reason goes to the permanent log and the account row:
 	// redacted like approval and reveal reasons, so a number typed in stays out.
 	reason = obs.Redact(strings.TrimSpace(reason))
+	if r := []rune(reason); len(r) > 200 {
+		reason = string(r[:200])
+	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		return s.setStatus(ctx, tx, a, status, reason, by.ActorID())
 	})

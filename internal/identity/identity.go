@@ -15,6 +15,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -163,6 +165,10 @@ type Service struct {
 	clk     clock.Clock
 	cfg     Config
 	C       Counters
+
+	hashSlots chan struct{} // concurrent argon2id runs
+	dummyOnce sync.Once
+	dummy     string
 }
 
 // Counters are authentication event counts, for metrics.
@@ -176,7 +182,8 @@ func New(d Deps, cfg Config) *Service {
 		d.Clock = clock.Real{}
 	}
 	return &Service{db: d.DB, vault: d.Vault, keys: d.Keys, log: d.Audit, rec: audit.NewRecorder(d.Audit, d.DB, 0),
-		consent: d.Consent, guard: d.Guard, sms: d.SMS, suite: d.Suite, clk: d.Clock, cfg: cfg.Defaults()}
+		consent: d.Consent, guard: d.Guard, sms: d.SMS, suite: d.Suite, clk: d.Clock, cfg: cfg.Defaults(),
+		hashSlots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
 // Config returns the effective configuration.

@@ -86,6 +86,11 @@ func (s *Service) SendCode(ctx context.Context, mobile, purpose string) (Challen
 	now := s.now()
 	ch := Challenge{ID: newID(), ExpiresAt: now.Add(s.cfg.CodeTTL), ResendAt: now.Add(s.cfg.ResendCooldown)}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		// Parallel sends to one number queue here on PostgreSQL, so the
+		// cool-down and the daily cap hold (SQLite's writes are serial).
+		if err := lockNumber(ctx, tx, tag); err != nil {
+			return fmt.Errorf("identity: send code: %w", err)
+		}
 		var last, oldest sql.NullInt64
 		var n int
 		dayAgo := now.Add(-24 * time.Hour).UnixMicro()
@@ -115,25 +120,26 @@ func (s *Service) SendCode(ctx context.Context, mobile, purpose string) (Challen
 		}
 		return nil
 	})
+	if err == nil {
+		_, err = s.sms.Send(ctx, sms.Message{To: number, Template: templateOf[purpose],
+			Params: map[string]string{"code": code, "minutes": strconv.Itoa(int(s.cfg.CodeTTL / time.Minute))}})
+		if err != nil {
+			// Void the code: the person never received it.
+			_, _ = s.db.Exec(ctx, `UPDATE sms_codes SET used_at = ? WHERE id = ?`, now.UnixMicro(), ch.ID)
+		} else {
+			s.C.CodesSent.Add(1)
+		}
+	}
+	// Recorded once the outcome is known, gateway failures included.
 	outcome := "ok"
 	if err != nil {
 		outcome = string(errs.CodeOf(err))
 	}
 	if aerr := s.record(ctx, audit.Entry{Actor: authActor.ID, Action: "auth.sms_send", Outcome: outcome,
-		Detail: map[string]string{"challenge": ch.ID, "purpose": purpose}}); aerr != nil {
+		Detail: map[string]string{"challenge": ch.ID, "purpose": purpose, "gateway": s.sms.Name()}}); aerr != nil {
 		return Challenge{}, aerr
 	}
 	if err != nil {
-		return Challenge{}, err
-	}
-	_, err = s.sms.Send(ctx, sms.Message{To: number, Template: templateOf[purpose],
-		Params: map[string]string{"code": code, "minutes": strconv.Itoa(int(s.cfg.CodeTTL / time.Minute))}})
-	if err == nil {
-		s.C.CodesSent.Add(1)
-	}
-	if err != nil {
-		// Void the code: the person never received it.
-		_, _ = s.db.Exec(ctx, `UPDATE sms_codes SET used_at = ? WHERE id = ?`, now.UnixMicro(), ch.ID)
 		return Challenge{}, err
 	}
 	return ch, nil
@@ -152,14 +158,15 @@ func sixDigits() (string, error) {
 // with the right code; failures also count towards the number's lock-out.
 func (s *Service) checkCode(ctx context.Context, number, purpose, code string) (string, error) {
 	lock := s.lockTag("number", number)
-	if err := s.checkLocked(ctx, lock); err != nil {
+	n, err := s.attempt(ctx, lock)
+	if err != nil {
 		return "", err
 	}
 	tag := s.numberTag(purpose, number)
 	now := s.now().UnixMicro()
 	var verdict error
 	var id string
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		verdict = nil
 		var ctag []byte
 		var expires int64
@@ -199,20 +206,16 @@ func (s *Service) checkCode(ctx context.Context, number, purpose, code string) (
 		if verdict == nil {
 			return clearFailures(ctx, tx, lock)
 		}
-		s.C.CodesRejected.Add(1)
-		locked, err := s.fail(ctx, tx, lock)
-		if err != nil {
-			return err
-		}
-		if locked {
-			verdict = errLocked.After(s.cfg.LockoutDuration)
-		}
 		return nil
 	})
 	if err != nil {
 		return "", err
 	}
-	return id, verdict
+	if verdict != nil {
+		s.C.CodesRejected.Add(1)
+		return id, s.failed(n, verdict)
+	}
+	return id, nil
 }
 
 // reopenCode makes a just-used code usable again, for a registration that

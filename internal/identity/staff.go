@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"gigvault/internal/audit"
@@ -81,31 +80,62 @@ func (s *Service) storeCredentials(ctx context.Context, tx *store.Tx, a Account,
 }
 
 func (s *Service) loadCredentials(ctx context.Context, a Account) (creds, int64, error) {
+	c, step, _, err := s.loadCredentialsAt(ctx, a)
+	return c, step, err
+}
+
+// loadCredentialsAt also returns when they were last written, for a
+// compare-and-swap.
+func (s *Service) loadCredentialsAt(ctx context.Context, a Account) (creds, int64, int64, error) {
 	var ver int
 	var sealed []byte
-	var step int64
-	err := s.db.QueryRow(ctx, `SELECT dek_version, sealed, totp_step FROM staff_credentials WHERE account_id = ?`, a.ID).Scan(&ver, &sealed, &step)
+	var step, updated int64
+	err := s.db.QueryRow(ctx, `SELECT dek_version, sealed, totp_step, updated_at FROM staff_credentials WHERE account_id = ?`, a.ID).Scan(&ver, &sealed, &step, &updated)
 	if err != nil {
-		return creds{}, 0, fmt.Errorf("identity: credentials: %w", err)
+		return creds{}, 0, 0, fmt.Errorf("identity: credentials: %w", err)
 	}
 	pt, err := s.keys.Open(ctx, a.SubjectID, ver, sealed, credAAD(a.ID))
 	if err != nil {
-		return creds{}, 0, fmt.Errorf("identity: open credentials: %w", err)
+		return creds{}, 0, 0, fmt.Errorf("identity: open credentials: %w", err)
 	}
 	var c creds
 	err = json.Unmarshal(pt, &c)
 	clear(pt)
 	if err != nil {
-		return creds{}, 0, fmt.Errorf("identity: credentials: %w", err)
+		return creds{}, 0, 0, fmt.Errorf("identity: credentials: %w", err)
 	}
-	return c, step, nil
+	return c, step, updated, nil
 }
 
-// dummyHash makes a log-in for an unknown name cost what a real one costs.
-var dummyHash = sync.OnceValue(func() string {
-	h, _ := credential.HashPassword("not a password of anyone", credential.DefaultParams)
-	return h
-})
+// dummyHash makes a log-in for an unknown name cost what a real one costs,
+// with the configured parameters.
+func (s *Service) dummyHash() string {
+	s.dummyOnce.Do(func() {
+		s.dummy, _ = credential.HashPassword("not a password of anyone", s.cfg.Password)
+	})
+	return s.dummy
+}
+
+var errBusy = errs.New(errs.Unavailable, "", "登录请求过多，请稍后再试", "too many log-ins at once: try again shortly")
+
+// verifyPassword runs argon2id in one of a bounded number of slots: each run
+// takes the configured memory (64 MiB by default), so unbounded concurrent
+// log-ins would exhaust the server. Waiting past two seconds answers
+// unavailable with Retry-After.
+func (s *Service) verifyPassword(ctx context.Context, hash, pw string) (bool, error) {
+	t := time.NewTimer(2 * time.Second)
+	defer t.Stop()
+	select {
+	case s.hashSlots <- struct{}{}:
+	case <-t.C:
+		return false, errBusy.After(time.Second)
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-s.hashSlots }()
+	ok, _, _ := credential.VerifyPassword(hash, pw, s.cfg.Password)
+	return ok, nil
+}
 
 // StaffLogin is a staff log-in.
 type StaffLogin struct {
@@ -116,8 +146,11 @@ type StaffLogin struct {
 func (s *Service) LoginStaff(ctx context.Context, in StaffLogin) (LoginResult, error) {
 	name := strings.ToLower(strings.TrimSpace(in.LoginName))
 	lock := s.lockTag("staff", name)
-	if err := s.checkLocked(ctx, lock); err != nil {
-		_ = s.record(ctx, audit.Entry{Actor: authActor.ID, Action: "auth.login", Outcome: "locked", Detail: map[string]string{"method": "password+totp"}})
+	n, err := s.attempt(ctx, lock)
+	if err != nil {
+		if aerr := s.record(ctx, audit.Entry{Actor: authActor.ID, Action: "auth.login", Outcome: "locked", Detail: map[string]string{"method": "password+totp"}}); aerr != nil {
+			return LoginResult{}, aerr
+		}
 		return LoginResult{}, err
 	}
 	a, err := scanAccount(s.db.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE login_name = ? AND kind = 'staff'`, name))
@@ -132,10 +165,17 @@ func (s *Service) LoginStaff(ctx context.Context, in StaffLogin) (LoginResult, e
 		if c, step, err = s.loadCredentials(ctx, a); err != nil {
 			return LoginResult{}, err
 		}
-		pwOK, _, _ := credential.VerifyPassword(c.PasswordHash, in.Password, s.cfg.Password)
-		var newStep int64
-		var totpOK bool
-		newStep, totpOK = credential.VerifyTOTP(c.TOTPSecret, in.TOTP, s.now(), step)
+	}
+	hash := s.dummyHash()
+	if known {
+		hash = c.PasswordHash
+	}
+	pwOK, err := s.verifyPassword(ctx, hash, in.Password)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if known {
+		newStep, totpOK := credential.VerifyTOTP(c.TOTPSecret, in.TOTP, s.now(), step)
 		ok = pwOK && totpOK
 		if ok {
 			// Claim the step: a code seen once is never accepted again,
@@ -148,34 +188,21 @@ func (s *Service) LoginStaff(ctx context.Context, in StaffLogin) (LoginResult, e
 				ok = false
 			}
 		}
-	} else {
-		_, _, _ = credential.VerifyPassword(dummyHash(), in.Password, s.cfg.Password)
 	}
 	actor := authActor.ID
 	if known {
 		actor = "staff:" + a.ID
 	}
 	if !ok {
-		var locked bool
-		err := s.db.InTx(ctx, func(tx *store.Tx) error {
-			var err error
-			locked, err = s.fail(ctx, tx, lock)
-			if err != nil {
-				return err
-			}
-			detail := map[string]string{"method": "password+totp"}
-			if locked {
-				detail["locked"] = "true"
-			}
-			return s.log.Append(ctx, tx, audit.Entry{Actor: actor, Channel: "api", Action: "auth.login", Subject: a.SubjectID, Outcome: "failed", Detail: detail})
-		})
-		if err != nil {
+		verdict := s.failed(n, errStaffLogin)
+		detail := map[string]string{"method": "password+totp"}
+		if errs.Is(verdict, errs.RateLimited) {
+			detail["locked"] = "true"
+		}
+		if err := s.record(ctx, audit.Entry{Actor: actor, Action: "auth.login", Subject: a.SubjectID, Outcome: "failed", Detail: detail}); err != nil {
 			return LoginResult{}, err
 		}
-		if locked {
-			return LoginResult{}, errLocked.After(s.cfg.LockoutDuration)
-		}
-		return LoginResult{}, errStaffLogin
+		return LoginResult{}, verdict
 	}
 	// Right credentials: now say whether the account may be used.
 	if a.Status == Active && s.now().Sub(s.lastActive(ctx, a.ID)) > s.cfg.StaffIdleDisable {
@@ -185,7 +212,9 @@ func (s *Service) LoginStaff(ctx context.Context, in StaffLogin) (LoginResult, e
 		a.Status = Disabled
 	}
 	if a.Status != Active {
-		_ = s.record(ctx, audit.Entry{Actor: actor, Action: "auth.login", Subject: a.SubjectID, Outcome: "disabled", Detail: map[string]string{"method": "password+totp"}})
+		if err := s.record(ctx, audit.Entry{Actor: actor, Action: "auth.login", Subject: a.SubjectID, Outcome: "disabled", Detail: map[string]string{"method": "password+totp"}}); err != nil {
+			return LoginResult{}, err
+		}
 		return LoginResult{}, errDisabled
 	}
 	if _, err := s.db.Exec(ctx, `DELETE FROM auth_lockouts WHERE key_tag = ?`, lock); err != nil {
@@ -276,34 +305,27 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return err
 	}
-	c, step, err := s.loadCredentials(ctx, a)
+	c, step, updated, err := s.loadCredentialsAt(ctx, a)
 	if err != nil {
 		return err
 	}
 	lock := s.lockTag("staff", a.LoginName)
-	if err := s.checkLocked(ctx, lock); err != nil {
+	n, err := s.attempt(ctx, lock)
+	if err != nil {
 		return err
 	}
-	pwOK, _, _ := credential.VerifyPassword(c.PasswordHash, current, s.cfg.Password)
+	pwOK, err := s.verifyPassword(ctx, c.PasswordHash, current)
+	if err != nil {
+		return err
+	}
 	newStep, totpOK := credential.VerifyTOTP(c.TOTPSecret, totp, s.now(), step)
 	if !pwOK || !totpOK {
 		// Counts towards the lock-out like a failed log-in; the session
 		// stays valid, so the answer is 403, not 401.
-		var locked bool
-		err := s.db.InTx(ctx, func(tx *store.Tx) error {
-			var err error
-			if locked, err = s.fail(ctx, tx, lock); err != nil {
-				return err
-			}
-			return s.log.Append(ctx, tx, audit.Entry{Actor: p.ActorID(), Channel: "api", Action: "account.change_password", Subject: a.SubjectID, Outcome: "failed"})
-		})
-		if err != nil {
+		if err := s.record(ctx, audit.Entry{Actor: p.ActorID(), Action: "account.change_password", Subject: a.SubjectID, Outcome: "failed"}); err != nil {
 			return err
 		}
-		if locked {
-			return errLocked.After(s.cfg.LockoutDuration)
-		}
-		return errs.New(errs.Forbidden, "current_password", "当前密码或动态口令错误", "the current password or one-time code is wrong")
+		return s.failed(n, errs.New(errs.Forbidden, "current_password", "当前密码或动态口令错误", "the current password or one-time code is wrong"))
 	}
 	if err := checkPassword(next, a.LoginName); err != nil {
 		if e := errs.As(err); e.Field == "password" {
@@ -317,11 +339,22 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		return fmt.Errorf("identity: change password: %w", err)
 	}
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		// Claim the TOTP step and check nothing changed the credentials
+		// since they were read (a concurrent reset or log-in): the code is
+		// used once, and a reset is never silently undone.
+		res, err := tx.Exec(ctx, `UPDATE staff_credentials SET totp_step = ? WHERE account_id = ? AND totp_step = ? AND updated_at = ?`,
+			newStep, a.ID, step, updated)
+		if err != nil {
+			return fmt.Errorf("identity: change password: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errs.New(errs.Conflict, "", "凭据刚被更改，请重新操作", "the credentials changed meanwhile: try again")
+		}
 		if err := s.storeCredentials(ctx, tx, a, c, false); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE staff_credentials SET totp_step = ? WHERE account_id = ?`, newStep, a.ID); err != nil {
-			return fmt.Errorf("identity: change password: %w", err)
+		if err := clearFailures(ctx, tx, lock); err != nil {
+			return err
 		}
 		return s.log.Append(ctx, tx, audit.Entry{Actor: p.ActorID(), Channel: "api", Action: "account.change_password", Subject: a.SubjectID})
 	})

@@ -70,6 +70,19 @@ CREATE TABLE auth_lockouts (
     locked_until     BIGINT NOT NULL
 );
 
+-- Invitations to join an employer organisation, by keyed digest of the
+-- invited number. Nothing is created for the number until its owner signs in
+-- by SMS code and agrees to the privacy policy.
+CREATE TABLE org_invites (
+    number_tag BYTEA NOT NULL,
+    org_id     TEXT NOT NULL REFERENCES organisations (id),
+    invited_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (number_tag, org_id)
+);
+CREATE INDEX org_invites_org ON org_invites (org_id, created_at);
+
 -- Sessions: only the digest of the opaque token is kept.
 CREATE TABLE sessions (
     id             TEXT PRIMARY KEY,
