@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -544,6 +546,33 @@ func TestBulkModifyOneField(t *testing.T) {
 		vs, _ := e.g.ReadOwn(ctx, a.p)
 		if got := byField(vs)["email"].Text; got != "new@example.com" {
 			t.Fatalf("email after a refused change: %q", got)
+		}
+	})
+}
+
+// Parallel reveals cannot all slip under the limit: the count is re-checked
+// under the account's lock before a value leaves.
+func TestRevealLimitUnderConcurrency(t *testing.T) {
+	const limit = 3
+	forEachEngine(t, access.Config{RevealLimit: limit}, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		w := e.person("13912345679", "customer_service")
+		sup := staff("sup-par", policy.Support)
+		req := access.RevealRequest{Subject: w.subject, Field: "mobile", Purpose: "customer_service", ReasonCode: "dispute", Reason: "ticket 43"}
+		var wg sync.WaitGroup
+		var whole atomic.Int32
+		for range 12 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if v, err := e.g.Reveal(ctx, sup, req); err == nil && !v.Masked {
+					whole.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := whole.Load(); n != limit {
+			t.Fatalf("%d whole values from 12 parallel reveals, want exactly %d", n, limit)
 		}
 	})
 }

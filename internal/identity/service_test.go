@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -505,4 +506,41 @@ func numberBytes(m string) []byte {
 		n >>= 8
 	}
 	return b
+}
+
+// Parallel wrong guesses cannot outrun the lock-out: every attempt is
+// counted before it is checked, so a burst leaves the account locked and at
+// most the threshold's worth of guesses were ever checked.
+func TestLockoutUnderConcurrency(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		const password = "correct horse battery staple 42"
+		enr, err := e.id.CreateStaff(ctx, vault.Actor{ID: "test:setup", Channel: "test"}, "zhao.liu", []policy.Role{policy.Support}, password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret := enr.TOTPURI[strings.Index(enr.TOTPURI, "secret=")+7:]
+		secret = secret[:strings.IndexByte(secret+"&", '&')]
+		var wg sync.WaitGroup
+		var checked atomic.Int32
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := e.id.LoginStaff(ctx, identity.StaffLogin{LoginName: "zhao.liu", Password: "wrong password guess", TOTP: "123456"})
+				if errs.Is(err, errs.Unauthenticated) {
+					checked.Add(1) // checked and found wrong, not refused unchecked
+				}
+			}()
+		}
+		wg.Wait()
+		if n := checked.Load(); n > 4 {
+			t.Fatalf("%d guesses were checked, want at most the threshold minus one (4)", n)
+		}
+		e.clk.Advance(30 * time.Second)
+		code, _ := totp.GenerateCode(secret, e.clk.Now())
+		if _, err := e.id.LoginStaff(ctx, identity.StaffLogin{LoginName: "zhao.liu", Password: password, TOTP: code}); !errs.Is(err, errs.RateLimited) {
+			t.Fatalf("right credentials after the burst: %v, want rate_limited (locked)", err)
+		}
+	})
 }
