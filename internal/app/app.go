@@ -296,6 +296,6 @@ func (c *Core) openAccess() error {
 	c.Approvals = approval.New(c.DB, c.Audit, cfg.Clock, cfg.ApprovalTTL)
 	c.Guard = access.New(c.DB, c.Vault, c.Issuer, c.Consent, c.Approvals, c.Audit, cfg.Clock, cfg.Access)
 	c.Identity = identity.New(identity.Deps{DB: c.DB, Vault: c.Vault, Keys: c.Keys, Audit: c.Audit, Consent: c.Consent,
-		Guard: c.Guard, SMS: c.SMS, Suite: c.Suite, Clock: cfg.Clock}, cfg.Identity)
+		Guard: c.Guard, Approvals: c.Approvals, SMS: c.SMS, Suite: c.Suite, Clock: cfg.Clock}, cfg.Identity)
 	return nil
 }

@@ -1,6 +1,8 @@
 // Package approval is four-eyes control (ACC-5): bulk export, bulk
 // modification, downloads above a record count, and reveals past a staff
-// member's limit wait for a second person with the approver permission.
+// member's limit wait for a second person with the approver permission;
+// creating staff accounts, changing roles and resetting credentials through
+// the API wait for a second security administrator (dual control).
 // Nobody approves their own request; requests expire; an approved request
 // executes exactly once, for exactly the parameters approved; every step is
 // audited in the transaction that makes it.
@@ -98,10 +100,15 @@ type Actor struct {
 }
 
 // approvers says who may decide each kind of request: a reveal past the
-// limit needs the PI protection officer (ACC-6); bulk work any approver.
+// limit needs the PI protection officer (ACC-6); creating staff accounts,
+// changing roles and resetting credentials another security administrator
+// (dual control, ACC-1); bulk work any approver.
 func approvers(a policy.Action) []policy.Role {
-	if a == policy.Reveal {
+	switch a {
+	case policy.Reveal:
 		return []policy.Role{policy.DPO}
+	case policy.ManageStaff, policy.ResetCredentials:
+		return []policy.Role{policy.SecurityAdmin}
 	}
 	return []policy.Role{policy.DPO, policy.SecurityAdmin}
 }
@@ -133,10 +140,19 @@ func (s *Store) Create(ctx context.Context, tx *store.Tx, by Actor, action polic
 		return Request{}, fmt.Errorf("approval: create: %w", err)
 	}
 	return r, s.log.Append(ctx, tx, audit.Entry{Actor: by.AuditID, Channel: "api", Action: "approval.request",
-		Fields: audit.SortedFields(p.Fields...), Purpose: p.Purpose, Subject: single(p.Subjects),
+		Fields: audit.SortedFields(p.Fields...), Purpose: p.Purpose, Subject: subjectOf(action, p),
 		Detail: map[string]string{"approval": r.ID, "action": string(action), "records": fmt.Sprint(records)}})
 }
 
+// subjectOf is the audit subject of a new request.
+func subjectOf(a policy.Action, p Params) string {
+	if a == policy.ManageStaff || a == policy.ResetCredentials {
+		return ""
+	}
+	return single(p.Subjects)
+}
+
+// single is the audit subject of a request about one data subject.
 func single(subjects []string) string {
 	if len(subjects) == 1 {
 		return subjects[0]
@@ -274,7 +290,7 @@ func (s *Store) Decide(ctx context.Context, by Actor, id string, approve bool, n
 			outcome = string(errs.CodeOf(refusal))
 		}
 		if err := s.log.Append(ctx, tx, audit.Entry{Actor: by.AuditID, Channel: "api", Action: "approval." + map[bool]string{true: "approve", false: "reject"}[approve],
-			Subject: single(r.Params.Subjects), Purpose: r.Params.Purpose, Outcome: outcome,
+			Subject: subjectOf(r.Action, r.Params), Purpose: r.Params.Purpose, Outcome: outcome,
 			Detail: map[string]string{"approval": r.ID, "action": string(r.Action), "requester": r.Requester}}); err != nil {
 			return err
 		}

@@ -117,6 +117,7 @@ type fixture struct {
 	aSpare    string       // a second session of worker A's, for a revocation that succeeds
 	contact   string       // the employer's contact name (PI)
 	target    apitest.User // a staff account the security administrators manage
+	secAdmin2 apitest.User // a second security administrator, who approves staff management
 	probes    map[string]apitest.User
 	outbox    string   // a number the development outbox holds a code for
 	bulk      []string // 101 subject IDs: an export of them needs an approval
@@ -269,7 +270,9 @@ func matrix(f *fixture) []row {
 				}
 			}},
 
-		// Staff accounts: security administrators only.
+		// Staff accounts: security administrators only; creating, changing
+		// roles and resetting credentials also need another security
+		// administrator's approval (dual control), given in req.
 		{method: "GET", pattern: "/v1/staff/accounts", allow: []string{secAdmin}, req: fixed("/v1/staff/accounts", nil),
 			check: func(t *testing.T, _ *principal, r apitest.Response) {
 				if !strings.Contains(string(r.Body), f.target.AccountID) {
@@ -277,20 +280,20 @@ func matrix(f *fixture) []row {
 				}
 			}},
 		{method: "POST", pattern: "/v1/staff/accounts", allow: []string{secAdmin},
-			req: func(_ *testing.T, p *principal) (string, any) {
-				return "/v1/staff/accounts", map[string]any{"login_name": "new." + p.name, "roles": []string{"support"}}
+			req: func(t *testing.T, p *principal) (string, any) {
+				return f.secondAdminApproves(t, p, "POST", "/v1/staff/accounts", map[string]any{"login_name": "new." + p.name, "roles": []string{"support"}})
 			}},
 		{method: "PUT", pattern: "/v1/staff/accounts/{id}/roles", allow: []string{secAdmin},
-			req: func(*testing.T, *principal) (string, any) {
-				return "/v1/staff/accounts/" + f.target.AccountID + "/roles", map[string]any{"roles": []string{"support", "dpo"}}
+			req: func(t *testing.T, p *principal) (string, any) {
+				return f.secondAdminApproves(t, p, "PUT", "/v1/staff/accounts/"+f.target.AccountID+"/roles", map[string]any{"roles": []string{"support", "dpo"}})
 			}},
 		{method: "POST", pattern: "/v1/staff/accounts/{id}/status", allow: []string{secAdmin},
 			req: func(*testing.T, *principal) (string, any) {
 				return "/v1/staff/accounts/" + f.target.AccountID + "/status", map[string]any{"enabled": true, "reason": "定期复核"}
 			}},
 		{method: "POST", pattern: "/v1/staff/accounts/{id}/reset", allow: []string{secAdmin},
-			req: func(*testing.T, *principal) (string, any) {
-				return "/v1/staff/accounts/" + f.target.AccountID + "/reset", map[string]any{"password": true, "totp": false}
+			req: func(t *testing.T, p *principal) (string, any) {
+				return f.secondAdminApproves(t, p, "POST", "/v1/staff/accounts/"+f.target.AccountID+"/reset", map[string]any{"password": true, "totp": false})
 			}},
 		{method: "POST", pattern: "/v1/staff/accounts/{id}/unlock", allow: []string{secAdmin},
 			req: func(*testing.T, *principal) (string, any) {
@@ -514,6 +517,7 @@ func newFixture(t *testing.T, e *apitest.Env) *fixture {
 		f.by[spec.name] = p
 	}
 	requester := e.Staff(policy.DataOperator)
+	f.secAdmin2 = e.Staff(policy.SecurityAdmin)
 
 	newStaff := func(login string) apitest.User {
 		enr, err := e.Core.Identity.CreateStaff(ctx, vault.Actor{ID: "test:setup", Channel: "test"}, login, []policy.Role{policy.Support}, "")
@@ -576,6 +580,31 @@ func (f *fixture) fileApproval(t *testing.T, token string) string {
 		t.Fatalf("file approval: %d %s", r.Status, short(r.Body))
 	}
 	return ref
+}
+
+// secondAdminApproves prepares a staff-management call under dual control:
+// for the security administrator, the call without approval_id files a
+// request (403 approval_required), the second security administrator
+// approves it, and the body returned names the approval. Others get the
+// body as it is, to be refused by the route's rule.
+func (f *fixture) secondAdminApproves(t *testing.T, p *principal, method, path string, body map[string]any) (string, any) {
+	t.Helper()
+	if !p.has(policy.SecurityAdmin) {
+		return path, body
+	}
+	r := f.e.Do(method, path, p.u.Token, body)
+	ref := r.ErrorBody().Ref
+	if r.Status != http.StatusForbidden || r.Code() != "approval_required" || r.ErrorBody().Reason != identity.ReasonStaffNeedsApproval || ref == "" {
+		t.Fatalf("%s %s without approval: %d %s, want 403 approval_required", method, path, r.Status, short(r.Body))
+	}
+	if d := f.e.Do("POST", "/v1/approvals/"+ref+"/decision", f.secAdmin2.Token, map[string]any{"approve": true, "note": "复核同意"}); d.Status != http.StatusOK {
+		t.Fatalf("second security administrator approves: %d %s", d.Status, short(d.Body))
+	}
+	with := map[string]any{"approval_id": ref}
+	for k, v := range body {
+		with[k] = v
+	}
+	return path, with
 }
 
 // denials counts the audit entries that record refusals of p's calls.

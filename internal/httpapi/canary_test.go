@@ -47,7 +47,8 @@ func TestIdentityCanariesNotAtRest(t *testing.T) {
 				"reason_code": "customer_request", "reason": "用户 " + w.Mobile + " 来电"}); r.Status != http.StatusOK {
 				t.Fatalf("reveal: %d %s", r.Status, r.Body)
 			}
-			r := e.Do("POST", "/v1/staff/accounts/"+sup.AccountID+"/reset", sec.Token, map[string]any{"password": true, "totp": true})
+			sec2 := e.Staff(policy.SecurityAdmin)
+			r, _ := dualControl(t, e.Do, "POST", "/v1/staff/accounts/"+sup.AccountID+"/reset", sec.Token, sec2.Token, map[string]any{"password": true, "totp": true})
 			if r.Status != http.StatusOK {
 				t.Fatalf("reset: %d %s", r.Status, r.Body)
 			}

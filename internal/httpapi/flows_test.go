@@ -299,6 +299,29 @@ func (f *flow) entries(action string, keep func(audit.Entry) bool) []audit.Entry
 	return out
 }
 
+// dualControl sends a staff-management call (create, roles, reset) under
+// dual control: sent without approval_id it must file a request (403
+// approval_required, staff_needs_approval, the request's ID in ref); the
+// approver, another security administrator, approves it; the call is sent
+// again naming the approval, and that answer returned with the approval's ID.
+func dualControl(t *testing.T, do func(method, path, token string, body any, headers ...string) apitest.Response,
+	method, path, token, approverToken string, body map[string]any) (apitest.Response, string) {
+	t.Helper()
+	r := do(method, path, token, body)
+	ref := r.ErrorBody().Ref
+	if r.Status != http.StatusForbidden || r.Code() != "approval_required" || r.ErrorBody().Reason != identity.ReasonStaffNeedsApproval || ref == "" {
+		t.Fatalf("%s %s without approval: %d %s, want 403 approval_required (%s)", method, path, r.Status, r.Body, identity.ReasonStaffNeedsApproval)
+	}
+	if d := do("POST", "/v1/approvals/"+ref+"/decision", approverToken, map[string]any{"approve": true, "note": "复核同意"}); d.Status != http.StatusOK {
+		t.Fatalf("another security administrator approves %s %s: %d %s", method, path, d.Status, d.Body)
+	}
+	with := map[string]any{"approval_id": ref}
+	for k, v := range body {
+		with[k] = v
+	}
+	return do(method, path, token, with), ref
+}
+
 func outcome(o string) func(audit.Entry) bool {
 	return func(e audit.Entry) bool { return e.Outcome == o }
 }
@@ -698,13 +721,41 @@ func TestFlowStaffLogin(t *testing.T) {
 			f.ok(status(tgt.AccountID, true), http.StatusOK, "re-enable")
 			tok = f.StaffLogin(tgt)
 
-			// Credential resets: another security admin only.
-			reset := func(token, id string, password, totp bool) apitest.Response {
-				return f.do("POST", "/v1/staff/accounts/"+id+"/reset", token, map[string]any{"password": password, "totp": totp})
+			// Credential resets: by a security admin, for another, with the
+			// approval of a second security admin (dual control).
+			reset := func(token, id string, password, totp bool, approvalID ...string) apitest.Response {
+				body := map[string]any{"password": password, "totp": totp}
+				if len(approvalID) > 0 {
+					body["approval_id"] = approvalID[0]
+				}
+				return f.do("POST", "/v1/staff/accounts/"+id+"/reset", token, body)
 			}
 			f.fails(reset(aTok, a.AccountID, true, true), http.StatusForbidden, "forbidden", "", "self_reset", "reset one's own credentials")
 			f.fails(reset(tok, a.AccountID, true, true), http.StatusForbidden, "forbidden", "", policy.ReasonNotPermitted, "support resets")
-			r = reset(aTok, tgt.AccountID, true, true)
+			// The first call files a request and changes nothing.
+			e := f.fails(reset(aTok, tgt.AccountID, true, true), http.StatusForbidden, "approval_required", "", identity.ReasonStaffNeedsApproval,
+				"reset without approval")
+			ref := e.Ref
+			if ref == "" {
+				t.Fatal("reset without approval: no request ID in ref")
+			}
+			f.alive(tok, "session of the member whose reset waits for approval")
+			if ar := f.approval(aTok, ref); ar.Action != policy.ResetCredentials || ar.Status != approval.Pending ||
+				!slices.Equal(ar.Params.Subjects, []string{tgt.AccountID}) || !slices.Equal(ar.Params.Fields, []string{"password", "totp"}) ||
+				ar.Params.Purpose != identity.PurposeStaffManagement {
+				t.Fatalf("reset request: %+v", ar)
+			}
+			// Nobody approves their own request; an unapproved one is unusable.
+			f.fails(f.do("POST", "/v1/approvals/"+ref+"/decision", aTok, map[string]any{"approve": true}), http.StatusForbidden, "forbidden", "", "self_approval",
+				"the requester approves their own reset")
+			f.fails(reset(aTok, tgt.AccountID, true, true, ref), http.StatusForbidden, "approval_required", "approval_id", access.ReasonApprovalUnusable,
+				"reset with an unapproved request")
+			bTok := f.StaffLogin(b)
+			f.ok(f.do("POST", "/v1/approvals/"+ref+"/decision", bTok, map[string]any{"approve": true}), http.StatusOK, "another security admin approves")
+			// Only for exactly what was approved.
+			f.fails(reset(aTok, tgt.AccountID, true, false, ref), http.StatusForbidden, "approval_required", "approval_id", access.ReasonApprovalUnusable,
+				"reset other than approved")
+			r = reset(aTok, tgt.AccountID, true, true, ref)
 			f.ok(r, http.StatusOK, "reset another's password and TOTP")
 			if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 				t.Errorf("reset Cache-Control %q, want no-store", cc)
@@ -721,10 +772,16 @@ func TestFlowStaffLogin(t *testing.T) {
 			f.fails(f.staffLogin(tgt.Login, fresh.Password, f.TOTPCode(tgt)), http.StatusUnauthorized, "unauthenticated", "", "", "new password, old TOTP")
 			f.fails(f.staffLogin(tgt.Login, tgt.Password, f.TOTPCode(fresh)), http.StatusUnauthorized, "unauthenticated", "", "", "old password, new TOTP")
 			f.StaffLogin(fresh)
+			// The approval runs once.
+			f.fails(reset(aTok, tgt.AccountID, true, true, ref), http.StatusForbidden, "approval_required", "approval_id", access.ReasonApprovalUnusable,
+				"the approval used again")
+			if ar := f.approval(aTok, ref); ar.Status != approval.Executed {
+				t.Errorf("reset approval after use: %s", ar.Status)
+			}
 
-			// A security admin's password, reset by another; the TOTP stays.
-			bTok := f.StaffLogin(b)
-			r = reset(bTok, a.AccountID, true, false)
+			// A security admin's password, reset by another with the first's
+			// approval; the TOTP stays.
+			r, _ = dualControl(t, f.do, "POST", "/v1/staff/accounts/"+a.AccountID+"/reset", bTok, aTok, map[string]any{"password": true, "totp": false})
 			f.ok(r, http.StatusOK, "reset another security admin's password")
 			enr = identity.StaffEnrolment{}
 			r.Decode(t, &enr)
@@ -735,7 +792,7 @@ func TestFlowStaffLogin(t *testing.T) {
 			f.fails(f.staffLogin(a.Login, a.Password, f.TOTPCode(a)), http.StatusUnauthorized, "unauthenticated", "", "", "old password after reset")
 			a.Password = enr.Password
 			f.StaffLogin(a)
-			if n := len(f.entries("account.reset_credentials", nil)); n != 2 {
+			if n := len(f.entries("account.reset_credentials", outcome("ok"))); n != 2 {
 				t.Errorf("account.reset_credentials entries: %d, want 2", n)
 			}
 			f.finish()
@@ -804,9 +861,48 @@ func TestFlowRoles(t *testing.T) {
 			t.Fatalf("a refused account was created: %s", r.Body)
 		}
 
-		// A valid account, created through the API, logs in with what it was shown once.
-		r = create("ops.li", policy.Support, policy.DPO)
+		// A valid account, created through the API with another security
+		// administrator's approval (dual control). The first call files a
+		// request and creates nothing.
+		e := f.fails(create("ops.li", policy.Support, policy.DPO), http.StatusForbidden, "approval_required", "", identity.ReasonStaffNeedsApproval,
+			"create staff without approval")
+		ref := e.Ref
+		if ar := f.approval(a.Token, ref); ar.Action != policy.ManageStaff || ar.Status != approval.Pending || ar.Requester != a.AccountID ||
+			!slices.Equal(ar.Params.Subjects, []string{"ops.li"}) || !slices.Equal(ar.Params.Fields, []string{"dpo", "support"}) ||
+			ar.Params.Purpose != identity.PurposeStaffManagement {
+			t.Fatalf("create request: %+v", ar)
+		}
+		if contains(f.do("GET", "/v1/staff/accounts", a.Token, nil).Body, "ops.li") {
+			t.Fatal("an account was created before its approval")
+		}
+		createWith := func(approvalID, login string, roles ...policy.Role) apitest.Response {
+			return f.do("POST", "/v1/staff/accounts", a.Token, map[string]any{"login_name": login, "roles": roles, "approval_id": approvalID})
+		}
+		// Nobody approves their own request; a DPO does not approve staff
+		// management; a second security administrator does.
+		decide := func(token string) apitest.Response {
+			return f.do("POST", "/v1/approvals/"+ref+"/decision", token, map[string]any{"approve": true, "note": "同意"})
+		}
+		f.fails(decide(a.Token), http.StatusForbidden, "forbidden", "", "self_approval", "the requester approves their own request")
+		f.fails(decide(f.Staff(policy.DPO).Token), http.StatusForbidden, "forbidden", "", policy.ReasonNotPermitted, "a DPO approves staff management")
+		f.fails(createWith(ref, "ops.li", policy.Support, policy.DPO), http.StatusForbidden, "approval_required", "approval_id", access.ReasonApprovalUnusable,
+			"create with a pending request")
+		b := f.Staff(policy.SecurityAdmin)
+		f.ok(decide(b.Token), http.StatusOK, "another security admin approves")
+		// Only for exactly what was approved, without filing another request.
+		requests := len(f.entries("approval.request", nil))
+		f.fails(createWith(ref, "ops.li", policy.DataOperator), http.StatusForbidden, "approval_required", "approval_id", access.ReasonApprovalUnusable,
+			"create with other roles than approved")
+		f.fails(createWith(ref, "ops.wang", policy.Support, policy.DPO), http.StatusForbidden, "approval_required", "approval_id", access.ReasonApprovalUnusable,
+			"create another login than approved")
+		if n := len(f.entries("approval.request", nil)); n != requests {
+			t.Errorf("an unusable approval filed %d new requests", n-requests)
+		}
+		// It logs in with what it was shown once.
+		r = createWith(ref, "ops.li", policy.Support, policy.DPO)
 		f.ok(r, http.StatusCreated, "create staff")
+		f.fails(createWith(ref, "ops.li", policy.Support, policy.DPO), http.StatusForbidden, "approval_required", "approval_id", access.ReasonApprovalUnusable,
+			"the approval used again")
 		var enr identity.StaffEnrolment
 		r.Decode(t, &enr)
 		nu := apitest.User{AccountID: enr.Account.ID, Login: "ops.li", Password: enr.Password, TOTP: totpSecret(t, enr.TOTPURI)}
@@ -825,14 +921,90 @@ func TestFlowRoles(t *testing.T) {
 		if got := f.me(nuTok).Account.Roles; !slices.Equal(got, []policy.Role{policy.DPO, policy.Support}) {
 			t.Errorf("roles after refused changes: %v", got)
 		}
-		// A valid change applies at once: the member's sessions end.
-		f.ok(setRoles(a.Token, nu.AccountID, policy.DataOperator), http.StatusOK, "PUT roles")
+		// A valid change needs another security administrator's approval
+		// and applies at once: the member's sessions end.
+		r, ref = dualControl(t, f.do, "PUT", "/v1/staff/accounts/"+nu.AccountID+"/roles", a.Token, b.Token, map[string]any{"roles": []policy.Role{policy.DataOperator}})
+		f.ok(r, http.StatusOK, "PUT roles")
 		f.dead(nuTok, "session of a member whose roles changed")
+		f.fails(f.do("PUT", "/v1/staff/accounts/"+nu.AccountID+"/roles", a.Token, map[string]any{"roles": []policy.Role{policy.DataOperator}, "approval_id": ref}),
+			http.StatusForbidden, "approval_required", "approval_id", access.ReasonApprovalUnusable, "the roles approval used again")
 		if got := f.me(f.StaffLogin(nu)).Account.Roles; !slices.Equal(got, []policy.Role{policy.DataOperator}) {
 			t.Errorf("roles after the change: %v", got)
 		}
-		if es := f.entries("account.roles", nil); len(es) != 1 || es[0].Detail["to"] != "data_operator" || es[0].Actor != "staff:"+a.AccountID {
+		if es := f.entries("account.roles", outcome("ok")); len(es) != 1 || es[0].Detail["to"] != "data_operator" || es[0].Actor != "staff:"+a.AccountID ||
+			es[0].Detail["approval"] != ref {
 			t.Errorf("account.roles entries: %+v", es)
+		}
+		f.finish()
+	})
+}
+
+// 5a. The security review's attack: one rogue security administrator
+// creates a data operator and a DPO (receiving their passwords and TOTP
+// enrolments), signs in as both and approves their own bulk export. Under
+// dual control, alone they get no account, no role and no reset.
+func TestFlowStaffDualControl(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, eng testenv.Engine) {
+		f := newFlow(t, eng, apitest.Options{})
+		rogue := f.Staff(policy.SecurityAdmin) // the only security administrator
+		dpo := f.Staff(policy.DPO)
+		sup := f.Staff(policy.Support)
+		var refs []string
+		for _, c := range []struct {
+			login string
+			role  policy.Role
+		}{{"rogue.op", policy.DataOperator}, {"rogue.dpo", policy.DPO}} {
+			r := f.do("POST", "/v1/staff/accounts", rogue.Token, map[string]any{"login_name": c.login, "roles": []policy.Role{c.role}})
+			e := f.fails(r, http.StatusForbidden, "approval_required", "", identity.ReasonStaffNeedsApproval, "create "+c.login+" alone")
+			if contains(r.Body, "password") || contains(r.Body, "totp_uri") || e.Ref == "" {
+				t.Fatalf("create %s alone: %s", c.login, r.Body)
+			}
+			refs = append(refs, e.Ref)
+		}
+		// Giving an existing member a role, or taking over the DPO's
+		// account by a reset, also waits for a second security administrator.
+		r := f.do("PUT", "/v1/staff/accounts/"+sup.AccountID+"/roles", rogue.Token, map[string]any{"roles": []policy.Role{policy.DataOperator}})
+		refs = append(refs, f.fails(r, http.StatusForbidden, "approval_required", "", identity.ReasonStaffNeedsApproval, "grant data_operator alone").Ref)
+		r = f.do("POST", "/v1/staff/accounts/"+dpo.AccountID+"/reset", rogue.Token, map[string]any{"password": true, "totp": true})
+		if contains(r.Body, "password\":") {
+			t.Fatalf("reset alone handed out secrets: %s", r.Body)
+		}
+		refs = append(refs, f.fails(r, http.StatusForbidden, "approval_required", "", identity.ReasonStaffNeedsApproval, "reset the DPO alone").Ref)
+		f.alive(dpo.Token, "the DPO's session after a reset attempt alone")
+		f.alive(sup.Token, "the support member's session after a role change attempt alone")
+
+		for _, ref := range refs {
+			// Not by themselves, not by the DPO (staff management is for
+			// security administrators to approve).
+			f.fails(f.do("POST", "/v1/approvals/"+ref+"/decision", rogue.Token, map[string]any{"approve": true}), http.StatusForbidden, "forbidden", "",
+				"self_approval", "the rogue admin approves their own request")
+			f.fails(f.do("POST", "/v1/approvals/"+ref+"/decision", dpo.Token, map[string]any{"approve": true}), http.StatusForbidden, "forbidden", "",
+				policy.ReasonNotPermitted, "a DPO approves staff management")
+			if ar := f.approval(rogue.Token, ref); ar.Status != approval.Pending {
+				t.Errorf("request %s after refused decisions: %s", ref, ar.Status)
+			}
+		}
+		// Naming the unapproved request does not help.
+		f.fails(f.do("POST", "/v1/staff/accounts", rogue.Token, map[string]any{"login_name": "rogue.op", "roles": []policy.Role{policy.DataOperator},
+			"approval_id": refs[0]}), http.StatusForbidden, "approval_required", "approval_id", access.ReasonApprovalUnusable, "create with the unapproved request")
+		f.fails(f.do("POST", "/v1/staff/accounts/"+dpo.AccountID+"/reset", rogue.Token, map[string]any{"password": true, "totp": true,
+			"approval_id": refs[3]}), http.StatusForbidden, "approval_required", "approval_id", access.ReasonApprovalUnusable, "reset with the unapproved request")
+
+		list := f.do("GET", "/v1/staff/accounts", rogue.Token, nil)
+		f.ok(list, http.StatusOK, "list staff")
+		if contains(list.Body, "rogue.op") || contains(list.Body, "rogue.dpo") {
+			t.Fatalf("an account was created by one security administrator alone: %s", list.Body)
+		}
+		if got := f.me(sup.Token).Account.Roles; !slices.Equal(got, []policy.Role{policy.Support}) {
+			t.Errorf("roles after the attempt alone: %v", got)
+		}
+		for _, action := range []string{"account.create", "account.roles", "account.reset_credentials"} {
+			if n := len(f.entries(action, func(e audit.Entry) bool { return e.Actor == "staff:"+rogue.AccountID && e.Outcome == "ok" })); n != 0 {
+				t.Errorf("%s entries of the rogue admin: %d, want 0", action, n)
+			}
+		}
+		if n := len(f.entries("approval.request", func(e audit.Entry) bool { return e.Actor == "staff:"+rogue.AccountID })); n != len(refs) {
+			t.Errorf("approval.request entries: %d, want %d", n, len(refs))
 		}
 		f.finish()
 	})
@@ -1153,11 +1325,11 @@ func TestFlowAuditCoverage(t *testing.T) {
 		f.me(w.Token)
 
 		// Staff through the API.
-		admin := f.Staff(policy.SecurityAdmin)
+		admin, admin2 := f.Staff(policy.SecurityAdmin), f.Staff(policy.SecurityAdmin)
 		created := map[policy.Role]apitest.User{}
 		for _, role := range []policy.Role{policy.Support, policy.DPO, policy.DataOperator, policy.AuditAdmin} {
 			login := "api." + strings.ReplaceAll(string(role), "_", "")
-			r := f.do("POST", "/v1/staff/accounts", admin.Token, map[string]any{"login_name": login, "roles": []policy.Role{role}})
+			r, _ := dualControl(t, f.do, "POST", "/v1/staff/accounts", admin.Token, admin2.Token, map[string]any{"login_name": login, "roles": []policy.Role{role}})
 			f.ok(r, http.StatusCreated, "create "+login)
 			var enr identity.StaffEnrolment
 			r.Decode(t, &enr)
@@ -1166,9 +1338,9 @@ func TestFlowAuditCoverage(t *testing.T) {
 		sup, dpo, op, aud := created[policy.Support], created[policy.DPO], created[policy.DataOperator], created[policy.AuditAdmin]
 		f.fails(f.staffLogin(sup.Login, "wrong-password", f.TOTPCode(sup)), http.StatusUnauthorized, "unauthenticated", "", "", "wrong password")
 		supTok := f.StaffLogin(sup)
-		f.ok(f.do("PUT", "/v1/staff/accounts/"+op.AccountID+"/roles", admin.Token, map[string]any{"roles": []string{"data_operator", "support"}}),
-			http.StatusOK, "set roles")
-		r := f.do("POST", "/v1/staff/accounts/"+dpo.AccountID+"/reset", admin.Token, map[string]any{"password": true})
+		r, _ := dualControl(t, f.do, "PUT", "/v1/staff/accounts/"+op.AccountID+"/roles", admin.Token, admin2.Token, map[string]any{"roles": []string{"data_operator", "support"}})
+		f.ok(r, http.StatusOK, "set roles")
+		r, _ = dualControl(t, f.do, "POST", "/v1/staff/accounts/"+dpo.AccountID+"/reset", admin.Token, admin2.Token, map[string]any{"password": true})
 		f.ok(r, http.StatusOK, "reset")
 		var enr identity.StaffEnrolment
 		r.Decode(t, &enr)
@@ -1242,6 +1414,11 @@ func TestFlowAuditCoverage(t *testing.T) {
 			{"account disabled", "account.status", func(e audit.Entry) bool { return has(e, "account", w2.AccountID) }},
 			{"reveal request", "approval.request", func(e audit.Entry) bool { return has(e, "action", "reveal") }},
 			{"export request", "approval.request", func(e audit.Entry) bool { return has(e, "action", "export") }},
+			{"staff management request", "approval.request", func(e audit.Entry) bool { return has(e, "action", "manage_staff") }},
+			{"credentials reset request", "approval.request", func(e audit.Entry) bool { return has(e, "action", "reset_credentials") }},
+			{"staff management approval", "approval.approve", func(e audit.Entry) bool {
+				return e.Outcome == "ok" && e.Actor == staffActor(admin2) && has(e, "action", "manage_staff")
+			}},
 			{"approval", "approval.approve", func(e audit.Entry) bool { return e.Outcome == "ok" && e.Actor == staffActor(dpo) }},
 			{"rejection", "approval.reject", func(e audit.Entry) bool { return e.Outcome == "ok" && e.Actor == staffActor(dpo) }},
 			{"own data read", "pi.list", func(e audit.Entry) bool { return e.Subject == w.SubjectID && has(e, "decision", "allow") }},

@@ -614,14 +614,16 @@ func (s *Server) listStaff(w http.ResponseWriter, r *http.Request, _ *access.Pri
 
 func (s *Server) createStaff(w http.ResponseWriter, r *http.Request, p *access.Principal) {
 	var in struct {
-		LoginName string        `json:"login_name"`
-		Roles     []policy.Role `json:"roles"`
+		LoginName  string        `json:"login_name"`
+		Roles      []policy.Role `json:"roles"`
+		ApprovalID string        `json:"approval_id"`
 	}
 	if err := decode(r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	enr, err := s.deps.Identity.CreateStaff(r.Context(), p.Actor(), in.LoginName, in.Roles, "")
+	// Dual control: another security administrator approves (ACC-1, ACC-5).
+	enr, err := s.deps.Identity.RequestStaff(r.Context(), p, in.LoginName, in.Roles, in.ApprovalID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -632,13 +634,14 @@ func (s *Server) createStaff(w http.ResponseWriter, r *http.Request, p *access.P
 
 func (s *Server) setRoles(w http.ResponseWriter, r *http.Request, p *access.Principal) {
 	var in struct {
-		Roles []policy.Role `json:"roles"`
+		Roles      []policy.Role `json:"roles"`
+		ApprovalID string        `json:"approval_id"`
 	}
 	if err := decode(r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	a, err := s.deps.Identity.SetRoles(r.Context(), p, r.PathValue("id"), in.Roles)
+	a, err := s.deps.Identity.SetRoles(r.Context(), p, r.PathValue("id"), in.Roles, in.ApprovalID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -669,14 +672,15 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, p *access.Pri
 
 func (s *Server) resetCredentials(w http.ResponseWriter, r *http.Request, p *access.Principal) {
 	var in struct {
-		Password bool `json:"password"`
-		TOTP     bool `json:"totp"`
+		Password   bool   `json:"password"`
+		TOTP       bool   `json:"totp"`
+		ApprovalID string `json:"approval_id"`
 	}
 	if err := decode(r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	enr, err := s.deps.Identity.ResetCredentials(r.Context(), p, r.PathValue("id"), in.Password, in.TOTP)
+	enr, err := s.deps.Identity.ResetCredentials(r.Context(), p, r.PathValue("id"), in.Password, in.TOTP, in.ApprovalID)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"gigvault/internal/approval"
 	"gigvault/internal/audit"
 	"gigvault/internal/consent"
 	"gigvault/internal/errs"
@@ -455,18 +456,71 @@ type StaffEnrolment struct {
 	TOTPURI  string  `json:"totp_uri,omitempty"`
 }
 
-// CreateStaff creates a staff account with roles (ACC-1). An empty password
-// generates a strong one, returned once. by is the audit actor: a security
-// administrator through the API, "cli:admin-create" for the first one.
+// CreateStaff creates a staff account with roles (ACC-1), directly: the
+// bootstrap path of "gigvault admin create" (host access and the master
+// key) and of the development demo administrator. Through the API a staff
+// account is created with RequestStaff, under another security
+// administrator's approval. An empty password generates a strong one,
+// returned once. by is the audit actor, e.g. "cli:admin-create".
 func (s *Service) CreateStaff(ctx context.Context, by vault.Actor, loginName string, rs []policy.Role, password string) (StaffEnrolment, error) {
+	loginName, rs, err := checkNewStaff(loginName, rs)
+	if err != nil {
+		return StaffEnrolment{}, err
+	}
+	return s.createStaff(ctx, by, loginName, rs, password, nil, nil)
+}
+
+// RequestStaff creates a staff account through the API (security
+// administrators): without approvalID it files a request for another
+// security administrator to approve and answers approval_required with its
+// ID; with the ID of such a request, approved for exactly this login name
+// and these roles, it creates the account, using the approval up. The new
+// member's password (generated) and TOTP enrolment are returned once.
+func (s *Service) RequestStaff(ctx context.Context, by *Principal, loginName string, rs []policy.Role, approvalID string) (StaffEnrolment, error) {
+	if !by.Has(policy.SecurityAdmin) {
+		return StaffEnrolment{}, errs.New(errs.Forbidden, "", "只有安全管理员可以创建工作人员账户", "only security administrators create staff accounts")
+	}
+	loginName, rs, err := checkNewStaff(loginName, rs)
+	if err != nil {
+		return StaffEnrolment{}, err
+	}
+	if approvalID == "" {
+		// No request for a name already taken (the insert checks again).
+		var n int
+		if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM accounts WHERE login_name = ?`, loginName).Scan(&n); err != nil {
+			return StaffEnrolment{}, fmt.Errorf("identity: create account: %w", err)
+		}
+		if n > 0 {
+			return StaffEnrolment{}, errs.New(errs.Conflict, "login_name", "该登录名已被使用", "this login name is taken")
+		}
+	}
+	params := approval.Params{Subjects: []string{loginName}, Fields: roleNames(rs), Purpose: PurposeStaffManagement}
+	if err := s.staffGate(ctx, by, policy.ManageStaff, params, approvalID, "account.create", "", "create staff account "+loginName); err != nil {
+		return StaffEnrolment{}, err
+	}
+	consume := func(tx *store.Tx) error { return s.consumeStaff(ctx, tx, by, policy.ManageStaff, params, approvalID) }
+	return s.createStaff(ctx, by.Actor(), loginName, rs, "", consume, map[string]string{"approval": approvalID})
+}
+
+// checkNewStaff normalises and checks a new staff member's login name and
+// roles.
+func checkNewStaff(loginName string, rs []policy.Role) (string, []policy.Role, error) {
 	loginName = strings.ToLower(strings.TrimSpace(loginName))
 	if !loginNameRE.MatchString(loginName) {
-		return StaffEnrolment{}, errs.New(errs.Invalid, "login_name", "登录名须为 3 至 32 位小写字母、数字或 . _ -，以字母开头", "a login name is 3-32 lower-case letters, digits, '.', '_' or '-', starting with a letter")
+		return "", nil, errs.New(errs.Invalid, "login_name", "登录名须为 3 至 32 位小写字母、数字或 . _ -，以字母开头", "a login name is 3-32 lower-case letters, digits, '.', '_' or '-', starting with a letter")
 	}
 	rs = slices.Compact(slices.Sorted(slices.Values(rs))) // a copy: the caller's slice is left alone
 	if err := checkStaffRoles(rs); err != nil {
-		return StaffEnrolment{}, err
+		return "", nil, err
 	}
+	return loginName, rs, nil
+}
+
+// createStaff creates the account; consume, when set, runs first in the
+// same transaction (using up an approval), and detail is added to the
+// audit entry.
+func (s *Service) createStaff(ctx context.Context, by vault.Actor, loginName string, rs []policy.Role, password string,
+	consume func(*store.Tx) error, detail map[string]string) (StaffEnrolment, error) {
 	enr := StaffEnrolment{}
 	if password == "" {
 		password = randomToken("", 18)
@@ -481,6 +535,11 @@ func (s *Service) CreateStaff(ctx context.Context, by vault.Actor, loginName str
 	}
 	enr.TOTPURI = cred.uri
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if consume != nil {
+			if err := consume(tx); err != nil {
+				return err
+			}
+		}
 		subject, err := s.vault.CreateSubject(ctx, tx, string(Staff))
 		if err != nil {
 			return err
@@ -493,8 +552,11 @@ func (s *Service) CreateStaff(ctx context.Context, by vault.Actor, loginName str
 			return err
 		}
 		enr.Account = a
-		return s.log.Append(ctx, tx, audit.Entry{Actor: by.ID, Channel: by.Channel, Action: "account.create", Subject: subject,
-			Detail: map[string]string{"account": a.ID, "kind": "staff", "roles": joinRoles(rs)}})
+		d := map[string]string{"account": a.ID, "kind": "staff", "roles": joinRoles(rs)}
+		for k, v := range detail {
+			d[k] = v
+		}
+		return s.log.Append(ctx, tx, audit.Entry{Actor: by.ID, Channel: by.Channel, Action: "account.create", Subject: subject, Detail: d})
 	})
 	if err != nil {
 		return StaffEnrolment{}, err
@@ -512,8 +574,11 @@ func joinRoles(rs []policy.Role) string {
 
 // SetRoles replaces a staff account's roles (security administrators only,
 // never their own), keeping the separation of duties, and ends the
-// account's sessions so the change applies at once.
-func (s *Service) SetRoles(ctx context.Context, by *Principal, account string, rs []policy.Role) (Account, error) {
+// account's sessions so the change applies at once. It needs another
+// security administrator's approval: without approvalID a request is filed
+// and approval_required answered with its ID; with the ID of a request
+// approved for exactly this account and these roles, the change runs once.
+func (s *Service) SetRoles(ctx context.Context, by *Principal, account string, rs []policy.Role, approvalID string) (Account, error) {
 	if !by.Has(policy.SecurityAdmin) {
 		return Account{}, errs.New(errs.Forbidden, "", "只有安全管理员可以分配角色", "only security administrators grant roles")
 	}
@@ -531,7 +596,14 @@ func (s *Service) SetRoles(ctx context.Context, by *Principal, account string, r
 	if a.Kind != Staff {
 		return Account{}, errs.New(errs.Invalid, "id", "只能为工作人员账户分配角色", "roles are granted to staff accounts only")
 	}
+	params := approval.Params{Subjects: []string{account}, Fields: roleNames(rs), Purpose: PurposeStaffManagement}
+	if err := s.staffGate(ctx, by, policy.ManageStaff, params, approvalID, "account.roles", a.SubjectID, "set roles of "+account+" to "+joinRoles(rs)); err != nil {
+		return Account{}, err
+	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := s.consumeStaff(ctx, tx, by, policy.ManageStaff, params, approvalID); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM account_roles WHERE account_id = ?`, account); err != nil {
 			return fmt.Errorf("identity: set roles: %w", err)
 		}
@@ -545,7 +617,7 @@ func (s *Service) SetRoles(ctx context.Context, by *Principal, account string, r
 			return err
 		}
 		return s.log.Append(ctx, tx, audit.Entry{Actor: by.ActorID(), Channel: "api", Action: "account.roles", Subject: a.SubjectID,
-			Detail: map[string]string{"account": account, "from": joinRoles(a.Roles), "to": joinRoles(rs)}})
+			Detail: map[string]string{"account": account, "from": joinRoles(a.Roles), "to": joinRoles(rs), "approval": approvalID}})
 	})
 	if err != nil {
 		return Account{}, err

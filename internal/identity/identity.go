@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"gigvault/internal/access"
+	"gigvault/internal/approval"
 	"gigvault/internal/audit"
 	"gigvault/internal/clock"
 	"gigvault/internal/consent"
@@ -146,9 +147,11 @@ type Deps struct {
 	Audit   *audit.Log
 	Consent *consent.Store
 	Guard   *access.Guard
-	SMS     sms.Gateway
-	Suite   cryptox.Suite
-	Clock   clock.Clock
+	// Approvals gate privileged staff management through the API (ACC-5).
+	Approvals *approval.Store
+	SMS       sms.Gateway
+	Suite     cryptox.Suite
+	Clock     clock.Clock
 }
 
 // Service is the identity service. Safe for concurrent use.
@@ -160,6 +163,7 @@ type Service struct {
 	rec     *audit.Recorder
 	consent *consent.Store
 	guard   *access.Guard
+	appr    *approval.Store
 	sms     sms.Gateway
 	suite   cryptox.Suite
 	clk     clock.Clock
@@ -182,7 +186,7 @@ func New(d Deps, cfg Config) *Service {
 		d.Clock = clock.Real{}
 	}
 	return &Service{db: d.DB, vault: d.Vault, keys: d.Keys, log: d.Audit, rec: audit.NewRecorder(d.Audit, d.DB, 0),
-		consent: d.Consent, guard: d.Guard, sms: d.SMS, suite: d.Suite, clk: d.Clock, cfg: cfg.Defaults(),
+		consent: d.Consent, guard: d.Guard, appr: d.Approvals, sms: d.SMS, suite: d.Suite, clk: d.Clock, cfg: cfg.Defaults(),
 		hashSlots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"gigvault/internal/app"
+	"gigvault/internal/approval"
 	"gigvault/internal/clock"
 	"gigvault/internal/credential"
 	"gigvault/internal/cryptox"
@@ -398,9 +399,30 @@ func TestStaffCredentialsSealed(t *testing.T) {
 		if len(other.Password) < 16 {
 			t.Fatalf("generated password %d characters", len(other.Password))
 		}
-		reset, err := e.id.ResetCredentials(ctx, e.principal(res.Token), other.Account.ID, true, false)
+		// The reset needs another security administrator's approval.
+		admin := e.principal(res.Token)
+		_, err = e.id.ResetCredentials(ctx, admin, other.Account.ID, true, false, "")
+		ref := errs.As(err).Ref
+		if !errs.Is(err, errs.ApprovalRequired) || errs.As(err).Reason != identity.ReasonStaffNeedsApproval || ref == "" {
+			t.Fatalf("reset without approval: %v", err)
+		}
+		third, err := e.id.CreateStaff(ctx, vault.Actor{ID: "test:setup", Channel: "test"}, "zhang.san", []policy.Role{policy.SecurityAdmin}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.c.Approvals.Decide(ctx, admin.ApprovalActor(), ref, true, ""); !errs.Is(err, errs.Forbidden) {
+			t.Fatalf("self-approval: %v", err)
+		}
+		if _, err := e.c.Approvals.Decide(ctx, approval.Actor{AccountID: third.Account.ID, AuditID: "staff:" + third.Account.ID,
+			Roles: []policy.Role{policy.SecurityAdmin}}, ref, true, ""); err != nil {
+			t.Fatalf("approve: %v", err)
+		}
+		reset, err := e.id.ResetCredentials(ctx, admin, other.Account.ID, true, false, ref)
 		if err != nil {
 			t.Fatalf("reset: %v", err)
+		}
+		if _, err := e.id.ResetCredentials(ctx, admin, other.Account.ID, true, false, ref); !errs.Is(err, errs.ApprovalRequired) {
+			t.Fatalf("approval reused: %v", err)
 		}
 		if reset.Password == "" || reset.Password == other.Password {
 			t.Fatal("reset gave no new password")

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"gigvault/internal/approval"
 	"gigvault/internal/audit"
 	"gigvault/internal/credential"
 	"gigvault/internal/errs"
@@ -237,8 +238,11 @@ func (s *Service) lastActive(ctx context.Context, account string) time.Time {
 // ResetCredentials gives another staff member a new password, a new TOTP
 // secret, or both (ACC-9): only a security administrator may, never for
 // their own account; the target's sessions end and lock-out is cleared.
-// The new secrets are returned once.
-func (s *Service) ResetCredentials(ctx context.Context, by *Principal, account string, password, totp bool) (StaffEnrolment, error) {
+// The new secrets are returned once. It needs another security
+// administrator's approval: without approvalID a request is filed and
+// approval_required answered with its ID; with the ID of a request approved
+// for exactly this account and what is reset, the reset runs once.
+func (s *Service) ResetCredentials(ctx context.Context, by *Principal, account string, password, totp bool, approvalID string) (StaffEnrolment, error) {
 	if !by.Has(policy.SecurityAdmin) {
 		return StaffEnrolment{}, errs.New(errs.Forbidden, "", "只有安全管理员可以重置凭据", "only security administrators reset credentials")
 	}
@@ -255,6 +259,17 @@ func (s *Service) ResetCredentials(ctx context.Context, by *Principal, account s
 	if a.Kind != Staff {
 		return StaffEnrolment{}, errs.New(errs.Invalid, "id", "只能重置工作人员账户的凭据", "only staff accounts have credentials to reset")
 	}
+	var what []string
+	if password {
+		what = append(what, "password")
+	}
+	if totp {
+		what = append(what, "totp")
+	}
+	params := approval.Params{Subjects: []string{account}, Fields: what, Purpose: PurposeStaffManagement}
+	if err := s.staffGate(ctx, by, policy.ResetCredentials, params, approvalID, "account.reset_credentials", a.SubjectID, "reset "+strings.Join(what, ",")+" of "+account); err != nil {
+		return StaffEnrolment{}, err
+	}
 	c, _, err := s.loadCredentials(ctx, a)
 	if err != nil {
 		return StaffEnrolment{}, err
@@ -264,19 +279,19 @@ func (s *Service) ResetCredentials(ctx context.Context, by *Principal, account s
 	if err != nil {
 		return StaffEnrolment{}, err
 	}
-	var what []string
 	if password {
 		enr.Password = randomToken("", 18)
 		if c.PasswordHash, err = credential.HashPassword(enr.Password, s.cfg.Password); err != nil {
 			return StaffEnrolment{}, fmt.Errorf("identity: reset: %w", err)
 		}
-		what = append(what, "password")
 	}
 	if totp {
 		c.TOTPSecret, enr.TOTPURI = fresh.TOTPSecret, fresh.uri
-		what = append(what, "totp")
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := s.consumeStaff(ctx, tx, by, policy.ResetCredentials, params, approvalID); err != nil {
+			return err
+		}
 		if err := s.storeCredentials(ctx, tx, a, c, totp); err != nil {
 			return err
 		}
@@ -287,7 +302,7 @@ func (s *Service) ResetCredentials(ctx context.Context, by *Principal, account s
 			return err
 		}
 		return s.log.Append(ctx, tx, audit.Entry{Actor: by.ActorID(), Channel: "api", Action: "account.reset_credentials", Subject: a.SubjectID,
-			Detail: map[string]string{"account": a.ID, "reset": strings.Join(what, ",")}})
+			Detail: map[string]string{"account": a.ID, "reset": strings.Join(what, ","), "approval": approvalID}})
 	})
 	if err != nil {
 		return StaffEnrolment{}, err
