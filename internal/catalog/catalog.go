@@ -22,6 +22,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"gigvault/internal/yamlx"
+
 	"gigvault/internal/format"
 )
 
@@ -271,7 +273,7 @@ func Parse(file string, data []byte) (*Catalog, error) {
 	for i := range doc.Purposes {
 		n := &doc.Purposes[i]
 		var p rawPurpose
-		if err := decodeStrict(n, &p); err != nil {
+		if err := yamlx.DecodeStrict(n, &p); err != nil {
 			return nil, &Error{file, n.Line, err.Error()}
 		}
 		switch {
@@ -315,43 +317,14 @@ func Parse(file string, data []byte) (*Catalog, error) {
 	return c, nil
 }
 
-func decodeStrict(n *yaml.Node, v any) error {
-	// yaml.Node.Decode has no KnownFields switch: re-encode and decode strictly.
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		return errors.New(stripYAMLLine(err.Error()))
-	}
-	return nil
-}
-
-var yamlLineRE = regexp.MustCompile(`line (\d+): `)
-
-// stripYAMLLine removes yaml's own line numbers, which count from the start
-// of the re-encoded node, not the file.
-func stripYAMLLine(s string) string {
-	s = strings.TrimPrefix(s, "yaml: unmarshal errors:\n  ")
-	return yamlLineRE.ReplaceAllString(s, "")
-}
-
 func yamlError(file string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
-	line := 0
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = yamlLineRE.ReplaceAllString(msg, "")
-	}
+	line, msg := yamlx.Split(err)
 	return &Error{file, line, msg}
 }
 
 func parseField(n *yaml.Node, purposes map[string]bool) (*Field, error) {
 	var r rawField
-	if err := decodeStrict(n, &r); err != nil {
+	if err := yamlx.DecodeStrict(n, &r); err != nil {
 		return nil, err
 	}
 	if !nameRE.MatchString(r.Name) {

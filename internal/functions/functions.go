@@ -25,10 +25,11 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"gigvault/internal/yamlx"
 
 	"gigvault/internal/catalog"
 )
@@ -327,14 +328,15 @@ func ParseFile(file string, data []byte, cat *catalog.Catalog) (*Registry, error
 // problem is.
 func parseFunction(n *yaml.Node, cat *catalog.Catalog) (Function, int, error) {
 	var rf rawFunction
-	if err := decodeStrict(n, &rf); err != nil {
+	if err := yamlx.DecodeStrict(n, &rf); err != nil {
 		return Function{}, n.Line, err
 	}
 	// Decode again straight from the file's node so that the nested nodes
 	// (kind, pi entries) keep their line numbers in the file.
 	rf = rawFunction{}
 	if err := n.Decode(&rf); err != nil {
-		return Function{}, n.Line, errors.New(stripYAMLLine(err.Error()))
+		_, msg := yamlx.Split(err)
+		return Function{}, n.Line, errors.New(msg)
 	}
 	if !idRE.MatchString(rf.ID) {
 		return Function{}, n.Line, fmt.Errorf("function id %q must be snake_case", rf.ID)
@@ -389,7 +391,7 @@ func parseFunction(n *yaml.Node, cat *catalog.Catalog) (Function, int, error) {
 	for i := range rf.PI {
 		pn := &rf.PI[i]
 		var rp rawPI
-		if err := decodeStrict(pn, &rp); err != nil {
+		if err := yamlx.DecodeStrict(pn, &rp); err != nil {
 			return bad(pn.Line, "pi: %v", err)
 		}
 		fd, ok := cat.Field(rp.Field)
@@ -413,36 +415,7 @@ func parseFunction(n *yaml.Node, cat *catalog.Catalog) (Function, int, error) {
 	return f, n.Line, nil
 }
 
-func decodeStrict(n *yaml.Node, v any) error {
-	// yaml.Node.Decode has no KnownFields switch: re-encode and decode strictly.
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		return errors.New(stripYAMLLine(err.Error()))
-	}
-	return nil
-}
-
-var yamlLineRE = regexp.MustCompile(`line (\d+): `)
-
-// stripYAMLLine removes yaml's own line numbers, which count from the start
-// of the re-encoded node, not the file.
-func stripYAMLLine(s string) string {
-	s = strings.TrimPrefix(s, "yaml: unmarshal errors:\n  ")
-	return yamlLineRE.ReplaceAllString(s, "")
-}
-
 func yamlError(file string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
-	line := 0
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = yamlLineRE.ReplaceAllString(msg, "")
-	}
+	line, msg := yamlx.Split(err)
 	return &Error{file, line, msg}
 }

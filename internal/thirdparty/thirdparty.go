@@ -24,10 +24,11 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"gigvault/internal/yamlx"
 
 	"gigvault/internal/catalog"
 )
@@ -246,7 +247,7 @@ func ParseFile(file string, data []byte, cat *catalog.Catalog) (*Registry, error
 
 func parseEntry(n *yaml.Node, cat *catalog.Catalog) (Entry, int, error) {
 	var re rawEntry
-	if err := decodeStrict(n, &re); err != nil {
+	if err := yamlx.DecodeStrict(n, &re); err != nil {
 		return Entry{}, n.Line, err
 	}
 	if !idRE.MatchString(re.ID) {
@@ -354,36 +355,7 @@ func value(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-func decodeStrict(n *yaml.Node, v any) error {
-	// yaml.Node.Decode has no KnownFields switch: re-encode and decode strictly.
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		return errors.New(stripYAMLLine(err.Error()))
-	}
-	return nil
-}
-
-var yamlLineRE = regexp.MustCompile(`line (\d+): `)
-
-// stripYAMLLine removes yaml's own line numbers, which count from the start
-// of the re-encoded node, not the file.
-func stripYAMLLine(s string) string {
-	s = strings.TrimPrefix(s, "yaml: unmarshal errors:\n  ")
-	return yamlLineRE.ReplaceAllString(s, "")
-}
-
 func yamlError(file string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
-	line := 0
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = yamlLineRE.ReplaceAllString(msg, "")
-	}
+	line, msg := yamlx.Split(err)
 	return &Error{file, line, msg}
 }
