@@ -3,15 +3,11 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"gigvault/internal/apitest"
 	"gigvault/internal/app"
@@ -73,7 +69,13 @@ func TestIdentityCanariesNotAtRest(t *testing.T) {
 					hay = append(hay, b)
 				}
 			} else {
-				hay = append(hay, dumpSchema(t, dbURL), dumpSchema(t, kmsURL(t, dbURL)))
+				for _, u := range []string{dbURL, kmsURL(t, dbURL)} {
+					dump, tables := testenv.DumpSchema(t, u)
+					if tables < 5 {
+						t.Fatalf("only %d tables in %s", tables, u)
+					}
+					hay = append(hay, dump)
+				}
 			}
 			// Positive control: the organisation name (company data, kept
 			// in clear) is found, so the scan does see the stored rows.
@@ -106,59 +108,4 @@ func kmsURL(t *testing.T, u string) string {
 		t.Fatal(err)
 	}
 	return k
-}
-
-// dumpSchema reads every row of every table in the URL's schema as text.
-func dumpSchema(t *testing.T, url string) []byte {
-	t.Helper()
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		_ = rows.Scan(&n)
-		tables = append(tables, n)
-	}
-	rows.Close()
-	if len(tables) < 5 {
-		t.Fatalf("only %d tables in %s", len(tables), url)
-	}
-	var buf bytes.Buffer
-	for _, tb := range tables {
-		rs, err := db.Query(`SELECT * FROM ` + tb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rs.Columns()
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rs.Next() {
-			if err := rs.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range vals {
-				switch x := v.(type) {
-				case []byte:
-					buf.Write(x)
-				case string:
-					buf.WriteString(x)
-				default:
-					fmt.Fprint(&buf, x)
-				}
-				buf.WriteByte(0)
-			}
-		}
-		rs.Close()
-	}
-	return buf.Bytes()
 }

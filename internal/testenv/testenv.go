@@ -5,10 +5,12 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -127,4 +129,63 @@ func Subjects(t testing.TB, c *app.Core, kind string, n int) []string {
 		t.Fatal(err)
 	}
 	return ids
+}
+
+// DumpSchema reads every column of every row of every table in the URL's
+// PostgreSQL schema as raw values (bytea as bytes, not hex), NUL-separated —
+// what canary tests scan for plaintext — and how many tables it read.
+func DumpSchema(t testing.TB, url string) ([]byte, int) {
+	t.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	rows.Close()
+	if len(tables) == 0 {
+		t.Fatalf("no tables in the schema of %s", url)
+	}
+	var buf bytes.Buffer
+	for _, tb := range tables {
+		rs, err := db.Query(`SELECT * FROM ` + tb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rs.Columns()
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rs.Next() {
+			if err := rs.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vals {
+				switch x := v.(type) {
+				case []byte:
+					buf.Write(x)
+				case string:
+					buf.WriteString(x)
+				default:
+					fmt.Fprint(&buf, x)
+				}
+				buf.WriteByte(0)
+			}
+		}
+		rs.Close()
+	}
+	return buf.Bytes(), len(tables)
 }
