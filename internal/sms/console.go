@@ -150,14 +150,7 @@ func (c *Console) wait(ctx context.Context) error {
 	if c.latency <= 0 {
 		return nil
 	}
-	t := time.NewTimer(c.latency)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return sleep(ctx, c.latency)
 }
 
 // validateConsole checks m as a provider would.

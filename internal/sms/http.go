@@ -257,14 +257,7 @@ func (g *HTTP) sleep(ctx context.Context, attempt int) error {
 	if d > 1 {
 		d += rand.N(d / 2)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return sleep(ctx, d)
 }
 
 // attempt makes one request. retry reports whether a failure may be retried.

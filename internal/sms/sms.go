@@ -19,6 +19,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"time"
 
 	"gigvault/internal/errs"
 )
@@ -160,3 +161,15 @@ func (Unconfigured) Send(context.Context, Message) (string, error) {
 
 // Name is "unconfigured".
 func (Unconfigured) Name() string { return "unconfigured" }
+
+// sleep waits for d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
