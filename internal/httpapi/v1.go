@@ -235,6 +235,15 @@ func (s *Server) limitIP(w http.ResponseWriter, r *http.Request, extra *ratelimi
 	return true
 }
 
+// reply writes v with status, or err when there is one.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, v)
+}
+
 // fail writes err; internal errors are logged (redacted) with the route.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if e := errs.As(err); e.Code == errs.Internal || e.Code == errs.Integrity {
@@ -294,11 +303,7 @@ func (s *Server) sendCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ch, err := s.deps.Identity.SendCode(r.Context(), in.Mobile, in.Purpose)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, ch)
+	s.reply(w, r, http.StatusAccepted, ch, err)
 }
 
 func (s *Server) loginSMS(w http.ResponseWriter, r *http.Request) {
@@ -351,11 +356,7 @@ func (s *Server) loginStaff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.deps.Identity.LoginStaff(r.Context(), identity.StaffLogin{LoginName: in.LoginName, Password: in.Password, TOTP: in.TOTP})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	s.reply(w, r, http.StatusOK, res, err)
 }
 
 // devOutbox shows the console SMS gateway's messages to one number:
@@ -461,11 +462,7 @@ func (s *Server) sendOwnCode(w http.ResponseWriter, r *http.Request, p *access.P
 		return
 	}
 	ch, err := s.deps.Identity.SendOwnCode(r.Context(), p, in.Purpose)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, ch)
+	s.reply(w, r, http.StatusAccepted, ch, err)
 }
 
 func (s *Server) verifyOwnCode(w http.ResponseWriter, r *http.Request, p *access.Principal) {
@@ -510,11 +507,7 @@ func (s *Server) inviteMember(w http.ResponseWriter, r *http.Request, p *access.
 		return
 	}
 	inv, err := s.deps.Identity.InviteMember(r.Context(), p, in.Mobile)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, inv)
+	s.reply(w, r, http.StatusAccepted, inv, err)
 }
 
 func (s *Server) staffSubject(w http.ResponseWriter, r *http.Request, p *access.Principal) {
@@ -642,11 +635,7 @@ func (s *Server) setRoles(w http.ResponseWriter, r *http.Request, p *access.Prin
 		return
 	}
 	a, err := s.deps.Identity.SetRoles(r.Context(), p, r.PathValue("id"), in.Roles, in.ApprovalID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	s.reply(w, r, http.StatusOK, a, err)
 }
 
 func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, p *access.Principal) {
@@ -663,11 +652,7 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, p *access.Pri
 		return
 	}
 	a, err := s.deps.Identity.SetStatus(r.Context(), p, r.PathValue("id"), *in.Enabled, in.Reason)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	s.reply(w, r, http.StatusOK, a, err)
 }
 
 func (s *Server) resetCredentials(w http.ResponseWriter, r *http.Request, p *access.Principal) {
@@ -761,11 +746,7 @@ func (s *Server) decideApproval(w http.ResponseWriter, r *http.Request, p *acces
 		return
 	}
 	a, err := s.deps.Approvals.Decide(r.Context(), p.ApprovalActor(), r.PathValue("id"), *in.Approve, in.Note)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	s.reply(w, r, http.StatusOK, a, err)
 }
 
 func (s *Server) auditSearch(w http.ResponseWriter, r *http.Request, p *access.Principal) {
