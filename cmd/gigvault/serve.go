@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"gigvault/internal/app"
-	"gigvault/internal/audit"
 	"gigvault/internal/httpapi"
 	"gigvault/internal/obs"
 )
@@ -67,7 +66,7 @@ func cmdServe(ctx context.Context, env *runEnv, args []string) error {
 		Log: log, Metrics: m, Version: version,
 		Ready:      map[string]httpapi.Pinger{"database": c.DB, "key_store": c.KMS},
 		Production: cfg.Production(), Clock: c.Clock, DB: c.DB, Catalog: c.Catalog,
-		Identity: c.Identity, Guard: c.Guard, Approvals: c.Approvals, Recorder: audit.NewRecorder(c.Audit, c.DB, 0),
+		Identity: c.Identity, Guard: c.Guard, Approvals: c.Approvals, Recorder: c.Vault.Recorder(),
 		SMS: c.SMS, Limits: &limits, TrustedProxies: proxies,
 	})
 	ln, err := net.Listen("tcp", *addr)

@@ -108,7 +108,7 @@ func New(db *store.DB, v *vault.Vault, iss *vault.Issuer, cons consent.Source, a
 		clk = clock.Real{}
 	}
 	return &Guard{db: db, vault: v, issuer: iss, cat: v.Catalog(), consent: cons, approvals: appr, log: log,
-		rec: audit.NewRecorder(log, db, 0), clk: clk, cfg: cfg.defaults()}
+		rec: v.Recorder(), clk: clk, cfg: cfg.defaults()}
 }
 
 // Config returns the effective limits.

@@ -86,7 +86,7 @@ func New(t testing.TB, e testenv.Engine, o Options) *Env {
 		limits = &httpapi.Limits{}
 	}
 	api := httpapi.New(httpapi.Deps{Log: log, Metrics: obs.NewMetrics(), Version: "test", Clock: clk, DB: c.DB, Catalog: c.Catalog,
-		Identity: c.Identity, Guard: c.Guard, Approvals: c.Approvals, Recorder: audit.NewRecorder(c.Audit, c.DB, 0), SMS: c.SMS,
+		Identity: c.Identity, Guard: c.Guard, Approvals: c.Approvals, Recorder: c.Vault.Recorder(), SMS: c.SMS,
 		Limits: limits, TrustedProxies: o.TrustedProxies, Ready: map[string]httpapi.Pinger{"database": c.DB, "key_store": c.KMS}})
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)

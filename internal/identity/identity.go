@@ -185,7 +185,11 @@ func New(d Deps, cfg Config) *Service {
 	if d.Clock == nil {
 		d.Clock = clock.Real{}
 	}
-	return &Service{db: d.DB, vault: d.Vault, keys: d.Keys, log: d.Audit, rec: audit.NewRecorder(d.Audit, d.DB, 0),
+	var rec *audit.Recorder // the vault's, shared by everything that records outside a transaction
+	if d.Vault != nil {
+		rec = d.Vault.Recorder()
+	}
+	return &Service{db: d.DB, vault: d.Vault, keys: d.Keys, log: d.Audit, rec: rec,
 		consent: d.Consent, guard: d.Guard, appr: d.Approvals, sms: d.SMS, suite: d.Suite, clk: d.Clock, cfg: cfg.Defaults(),
 		hashSlots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }

@@ -92,6 +92,11 @@ func New(db *store.DB, kr *keys.Keyring, cat *catalog.Catalog, log *audit.Log, c
 	return v, &Issuer{v}
 }
 
+// Recorder is the vault's group-committing audit recorder. Everything else
+// that records outside a business transaction (the Guard's refusals,
+// log-ins, the API) uses it too, so concurrent callers share one batch.
+func (v *Vault) Recorder() *audit.Recorder { return v.rec }
+
 // Catalog returns the catalog the vault enforces.
 func (v *Vault) Catalog() *catalog.Catalog { return v.cat }
 
