@@ -337,7 +337,7 @@ func (g *Guard) Reveal(ctx context.Context, p *Principal, r RevealRequest) (vaul
 		raced := false
 		err = g.db.InTx(ctx, func(tx *store.Tx) error {
 			raced = false
-			if err := lockAccount(ctx, tx, p.AccountID); err != nil {
+			if err := tx.LockKey(ctx, "gigvault/account/"+p.AccountID); err != nil {
 				return err
 			}
 			if approved != nil {
@@ -408,16 +408,6 @@ func (g *Guard) bulkUsed(ctx context.Context, q store.Querier, account string) (
 
 func (g *Guard) countReveal(ctx context.Context, tx *store.Tx, account string) error {
 	_, err := tx.Exec(ctx, `INSERT INTO reveals (id, account_id, at) VALUES (?, ?, ?)`, uuid.NewString(), account, g.clk.Now().UnixMicro())
-	return err
-}
-
-// lockAccount serialises one account's limit checks: SQLite's writes are
-// serial already; PostgreSQL takes a transaction-scoped advisory lock.
-func lockAccount(ctx context.Context, tx *store.Tx, account string) error {
-	if tx.Engine() != store.Postgres {
-		return nil
-	}
-	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, "gigvault/account/"+account)
 	return err
 }
 
@@ -537,7 +527,7 @@ func (g *Guard) Bulk(ctx context.Context, p *Principal, b BulkRequest) ([]Row, e
 			if approved != nil {
 				return g.approvals.Consume(ctx, tx, b.ApprovalID, p.AccountID, b.Action, b.params())
 			}
-			if err := lockAccount(ctx, tx, p.AccountID); err != nil {
+			if err := tx.LockKey(ctx, "gigvault/account/"+p.AccountID); err != nil {
 				return err
 			}
 			n, err := g.bulkUsed(ctx, tx, p.AccountID)

@@ -3,7 +3,7 @@ package identity
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -255,14 +255,9 @@ func (s *Service) accountByNumberTx(ctx context.Context, tx *store.Tx, number st
 	return Account{}, false, nil
 }
 
-// lockNumber serialises registrations of one number: SQLite's write
-// transactions are serial already; PostgreSQL takes an advisory lock.
+// lockNumber serialises the transactions about one number (by its tag).
 func lockNumber(ctx context.Context, tx *store.Tx, tag []byte) error {
-	if tx.Engine() != store.Postgres {
-		return nil
-	}
-	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(binary.BigEndian.Uint64(tag[:8])))
-	return err
+	return tx.LockKey(ctx, "gigvault/number/"+hex.EncodeToString(tag))
 }
 
 func (s *Service) register(ctx context.Context, number string, in SMSLogin) (Account, bool, error) {

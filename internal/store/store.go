@@ -446,6 +446,20 @@ func (t *Tx) ExecHot(ctx context.Context, q string, args ...any) (sql.Result, er
 // Engine returns the database engine.
 func (t *Tx) Engine() Engine { return t.engine }
 
+// LockKey serialises the transactions that take the same key until they
+// end, for check-then-write rules no row lock covers (one account per
+// number, a per-person limit). SQLite's write transactions are serial
+// already; PostgreSQL takes a transaction-scoped advisory lock.
+func (t *Tx) LockKey(ctx context.Context, key string) error {
+	if t.engine != Postgres {
+		return nil
+	}
+	if _, err := t.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, key); err != nil {
+		return fmt.Errorf("store: lock %s: %w", key, err)
+	}
+	return nil
+}
+
 // InTx runs fn in a write transaction and commits it if fn returns nil. On
 // PostgreSQL a serialization failure or deadlock is retried up to 5 times,
 // so fn must be safe to run again.
