@@ -21,8 +21,9 @@ type coreFlags struct {
 	env                                         *runEnv
 	mode, dataDir, dbURL, kmsURL, suite, catlog string
 	keyFile, sqliteSync, logLevel               string
+	functions, thirdParty, publicURL            string
 	cacheSize                                   int
-	cacheTTL, cpInterval                        time.Duration
+	cacheTTL, cpInterval, consentTTL            time.Duration
 	cpEvery                                     int64
 }
 
@@ -40,6 +41,10 @@ func registerCore(fs *flag.FlagSet, env *runEnv) *coreFlags {
 	fs.StringVar(&c.kmsURL, "kms-database-url", "", "postgres:// URL of the key store; default: the database URL with search_path gigvault_kms [GIGVAULT_KMS_DATABASE_URL, _FILE]")
 	fs.StringVar(&c.suite, "suite", g("GIGVAULT_SUITE", "sm"), "crypto suite: sm (SM4/SM3/SM2) or aes (AES-256-GCM/SHA-256/ECDSA) [GIGVAULT_SUITE]")
 	fs.StringVar(&c.catlog, "catalog", g("GIGVAULT_CATALOG", ""), "PI catalog YAML replacing the embedded one [GIGVAULT_CATALOG]")
+	fs.StringVar(&c.functions, "functions-file", g("GIGVAULT_FUNCTIONS_FILE", ""), "business-function registry YAML replacing the embedded one [GIGVAULT_FUNCTIONS_FILE]")
+	fs.StringVar(&c.thirdParty, "third-party-file", g("GIGVAULT_THIRD_PARTY_FILE", ""), "third-party registry YAML replacing the embedded demo one [GIGVAULT_THIRD_PARTY_FILE]")
+	fs.StringVar(&c.publicURL, "public-url", g("GIGVAULT_PUBLIC_URL", "https://gigvault.example"), "public base URL, for the policy link in consent receipts [GIGVAULT_PUBLIC_URL]")
+	fs.DurationVar(&c.consentTTL, "consent-cache-ttl", envDur(g("GIGVAULT_CONSENT_CACHE_TTL", ""), 2*time.Second), "how long another node's consent change may go unseen; negative disables the cache [GIGVAULT_CONSENT_CACHE_TTL]")
 	fs.StringVar(&c.keyFile, "master-key-file", g("GIGVAULT_MASTER_KEY_FILE", ""), "file holding the master key (hex or base64, 32 bytes) [GIGVAULT_MASTER_KEY_FILE; or the key itself in GIGVAULT_MASTER_KEY]")
 	fs.StringVar(&c.sqliteSync, "sqlite-sync", g("GIGVAULT_SQLITE_SYNC", "normal"), "SQLite durability: normal (survives process crashes) or full (also power loss) [GIGVAULT_SQLITE_SYNC]")
 	fs.StringVar(&c.logLevel, "log-level", g("GIGVAULT_LOG_LEVEL", "info"), "debug, info, warn or error [GIGVAULT_LOG_LEVEL]")
@@ -96,6 +101,7 @@ func (c *coreFlags) config(log *slog.Logger) (app.Config, error) {
 		Env: c.mode, DataDir: c.dataDir, DatabaseURL: db, KMSURL: kms, Suite: c.suite, CatalogFile: c.catlog,
 		MasterKey: c.env.getenv("GIGVAULT_MASTER_KEY"), MasterKeyFile: c.keyFile, SQLiteSync: c.sqliteSync,
 		DEKCacheSize: c.cacheSize, DEKCacheTTL: c.cacheTTL, CheckpointEvery: c.cpEvery, CheckpointInterval: c.cpInterval,
+		FunctionsFile: c.functions, ThirdPartyFile: c.thirdParty, PublicURL: c.publicURL, ConsentCacheTTL: c.consentTTL,
 		Logger: log,
 	}, nil
 }

@@ -48,6 +48,7 @@ func commands() []command {
 		{"keys rotate", "add a KEK version and re-wrap every data key while serving", cmdKeysRotate},
 		{"demo seed", "write synthetic workers through the vault (GIG-8)", cmdDemoSeed},
 		{"admin create", "create a staff account with TOTP enrolment (the first security admin)", cmdAdminCreate},
+		{"consent verify-receipt", "check a signed consent receipt file", cmdConsentVerifyReceipt},
 		{"version", "print the version", cmdVersion},
 	}
 }

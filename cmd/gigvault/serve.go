@@ -68,7 +68,7 @@ func cmdServe(ctx context.Context, env *runEnv, args []string) error {
 		Production: cfg.Production(), Clock: c.Clock, DB: c.DB, Catalog: c.Catalog,
 		Identity: c.Identity, Guard: c.Guard, Approvals: c.Approvals, Recorder: c.Vault.Recorder(),
 		SMS: c.SMS, Limits: &limits, TrustedProxies: proxies,
-	})
+	}.WithCore(c))
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", *addr, err)

@@ -154,17 +154,32 @@ func (g *Guard) relation(p *Principal, subject string) policy.Relation {
 // access is audited by the vault with the decision attached.
 func (g *Guard) decide(ctx context.Context, p *Principal, subject string, r policy.Request) (policy.Decision, error) {
 	r.Roles = p.Roles
+	var answer consent.Answer
 	if r.Consent == "" {
 		r.Consent = policy.NoConsent
 		if r.Relation != policy.Self && subject != "" && r.Purpose != "" {
-			c, err := g.consent.State(ctx, subject, r.Purpose)
-			if err != nil {
+			q := consent.Query{Subject: subject, Purpose: r.Purpose}
+			for _, f := range r.Fields {
+				q.Sensitive = q.Sensitive || f.Sensitive
+			}
+			q.Recipient = r.Recipient
+			if q.Recipient == "" && (r.Relation == policy.Shared || r.Relation == policy.ContactGranted) && p.OrgID != "" {
+				q.Recipient = consent.Scope(consent.KindRecipient, p.OrgID)
+			}
+			var err error
+			if answer, err = g.consent.Check(ctx, q); err != nil {
 				return policy.Decision{}, err
 			}
-			r.Consent = c
+			r.Consent = answer.State
 		}
 	}
 	d := policy.Decide(r)
+	if d.Reason == policy.ReasonConsentRequired && len(answer.Missing) > 0 {
+		d.Missing = answer.Missing // name the scopes still to agree to
+	}
+	if d.Effect == policy.Allow || d.Effect == policy.Mask {
+		d.Basis = answer.Basis
+	}
 	if d.Effect == policy.Deny || d.Effect == policy.NeedsApproval {
 		names := make([]string, len(r.Fields))
 		for i, f := range r.Fields {
@@ -172,11 +187,24 @@ func (g *Guard) decide(ctx context.Context, p *Principal, subject string, r poli
 		}
 		if err := g.rec.Record(ctx, audit.Entry{Actor: p.ActorID(), Channel: "api", Action: "pi.decision", Subject: subject,
 			Fields: audit.SortedFields(names...), Purpose: r.Purpose, Outcome: string(d.Effect),
-			Detail: map[string]string{"action": string(r.Action), "reason": d.Reason, "relation": string(r.Relation)}}); err != nil {
+			Detail: decisionDetail(r, d)}); err != nil {
 			return d, err
 		}
 	}
 	return d, nil
+}
+
+func decisionDetail(r policy.Request, d policy.Decision) map[string]string {
+	m := map[string]string{"action": string(r.Action), "reason": d.Reason, "relation": string(r.Relation)}
+	if len(d.Missing) > 0 {
+		m["missing"] = strings.Join(d.Missing, ",")
+	}
+	return m
+}
+
+// decided carries an allowed decision into the vault's audit entry.
+func decided(ctx context.Context, d policy.Decision) context.Context {
+	return vault.WithDecision(ctx, string(d.Effect), d.Reason, d.Basis)
 }
 
 // refusal turns a negative decision into the API's error.
@@ -215,7 +243,7 @@ func (g *Guard) ReadOwn(ctx context.Context, p *Principal) ([]vault.Value, error
 	if err != nil {
 		return nil, err
 	}
-	return g.vault.List(vault.WithDecision(ctx, string(d.Effect), d.Reason), p.Actor(), policy.PurposeRights, p.SubjectID, vault.ListOptions{Reveal: rev})
+	return g.vault.List(decided(ctx, d), p.Actor(), policy.PurposeRights, p.SubjectID, vault.ListOptions{Reveal: rev})
 }
 
 // OwnValue returns one of the caller's own values whole, for purpose: the
@@ -237,7 +265,7 @@ func (g *Guard) OwnValue(ctx context.Context, p *Principal, field, purpose strin
 	if err != nil {
 		return "", err
 	}
-	v, err := g.vault.Get(vault.WithDecision(ctx, string(d.Effect), d.Reason), p.Actor(), purpose, p.SubjectID, field, "", rev)
+	v, err := g.vault.Get(decided(ctx, d), p.Actor(), purpose, p.SubjectID, field, "", rev)
 	return v.Text, err
 }
 
@@ -272,7 +300,7 @@ func (g *Guard) Read(ctx context.Context, p *Principal, subject, purpose string)
 			return nil, err
 		}
 	}
-	return g.vault.List(vault.WithDecision(ctx, string(d.Effect), d.Reason), p.Actor(), purpose, subject, vault.ListOptions{Fields: names, Reveal: rev})
+	return g.vault.List(decided(ctx, d), p.Actor(), purpose, subject, vault.ListOptions{Fields: names, Reveal: rev})
 }
 
 // RevealRequest asks for one value whole.
@@ -370,7 +398,7 @@ func (g *Guard) Reveal(ctx context.Context, p *Principal, r RevealRequest) (vaul
 	if err != nil {
 		return vault.Value{}, err
 	}
-	return g.vault.Get(vault.WithDecision(ctx, string(d.Effect), d.Reason), p.Actor(), r.Purpose, r.Subject, r.Field, r.Record, rev)
+	return g.vault.Get(decided(ctx, d), p.Actor(), r.Purpose, r.Subject, r.Field, r.Record, rev)
 }
 
 // unusable audits an attempt with an approval that cannot be used and
@@ -437,6 +465,11 @@ type BulkRequest struct {
 	ApprovalID string
 	// Value is the new value of a bulk change (one field only).
 	Value string
+	// Recipient, for an export or download provided to a third party,
+	// is its consent scope ("recipient:<id>" or "processor:<id>"): each
+	// subject's row then also needs their consent to that recipient
+	// unless the purpose rests on a legal basis (SHR-5).
+	Recipient string
 }
 
 func (b BulkRequest) params() approval.Params {
@@ -556,7 +589,7 @@ func (g *Guard) Bulk(ctx context.Context, p *Principal, b BulkRequest) ([]Row, e
 	for _, s := range b.Subjects {
 		row := Row{Subject: s}
 		sd, err := g.decide(ctx, p, s, policy.Request{Relation: g.relation(p, s), Action: b.Action, Fields: fields, Purpose: b.Purpose,
-			Records: len(b.Subjects), BulkLimit: g.cfg.BulkLimit, Approval: req.Approval})
+			Records: len(b.Subjects), BulkLimit: g.cfg.BulkLimit, Approval: req.Approval, Recipient: b.Recipient})
 		if err != nil {
 			return nil, err
 		}
@@ -565,7 +598,7 @@ func (g *Guard) Bulk(ctx context.Context, p *Principal, b BulkRequest) ([]Row, e
 			rows = append(rows, row)
 			continue
 		}
-		sctx := vault.WithDecision(ctx, string(sd.Effect), sd.Reason)
+		sctx := decided(ctx, sd)
 		if b.Action == policy.BulkModify {
 			err = g.vault.Put(sctx, p.Actor(), b.Purpose, s, vault.Item{Field: b.Fields[0], Value: b.Value})
 		} else {
@@ -581,4 +614,79 @@ func (g *Guard) Bulk(ctx context.Context, p *Principal, b BulkRequest) ([]Row, e
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// WriteOwn stores the caller's own values inside tx (a profile, a résumé):
+// a person may always write their own data for a purpose the catalog
+// declares for it.
+func (g *Guard) WriteOwn(ctx context.Context, tx *store.Tx, p *Principal, purpose string, items ...vault.Item) error {
+	if p.SubjectID == "" || p.Kind == "staff" {
+		return errs.New(errs.Forbidden, "", "只有用户本人可以填写自己的信息", "only users write their own data")
+	}
+	names := make([]string, 0, len(items))
+	for _, it := range items {
+		names = append(names, it.Field)
+	}
+	fields, err := g.labels(names)
+	if err != nil {
+		return err
+	}
+	d, err := g.decide(ctx, p, p.SubjectID, policy.Request{Relation: policy.Self, Action: policy.Write, Fields: fields, Purpose: purpose})
+	if err != nil {
+		return err
+	}
+	if d.Effect != policy.Allow {
+		return refusal(d, "")
+	}
+	return g.vault.PutTx(decided(ctx, d), tx, p.Actor(), purpose, p.SubjectID, items...)
+}
+
+// DeleteOwn deletes the caller's own values of fields inside tx.
+func (g *Guard) DeleteOwn(ctx context.Context, tx *store.Tx, p *Principal, purpose string, fields ...string) (int, error) {
+	if p.SubjectID == "" || p.Kind == "staff" {
+		return 0, errs.New(errs.Forbidden, "", "只有用户本人可以删除自己的信息", "only users delete their own data")
+	}
+	labels, err := g.labels(fields)
+	if err != nil {
+		return 0, err
+	}
+	d, err := g.decide(ctx, p, p.SubjectID, policy.Request{Relation: policy.Self, Action: policy.Erase, Fields: labels, Purpose: policy.PurposeRights})
+	if err != nil {
+		return 0, err
+	}
+	if d.Effect != policy.Allow {
+		return 0, refusal(d, "")
+	}
+	return g.vault.DeleteTx(decided(ctx, d), tx, p.Actor(), purpose, p.SubjectID, fields...)
+}
+
+// ReadShared returns values a subject shared with the caller's
+// organisation — a résumé sent with an application. The caller establishes
+// the relation from the application; the decision point then needs the
+// subject's consent to the purpose and to this recipient, so a withdrawal
+// stops further provision at once (SHR-5). Values are masked, or whole
+// for ContactGranted.
+func (g *Guard) ReadShared(ctx context.Context, p *Principal, subject, purpose string, names []string, rel policy.Relation) ([]vault.Value, error) {
+	if rel != policy.Shared && rel != policy.ContactGranted {
+		return nil, errs.New(errs.Forbidden, "", "该求职者未向您的单位提供信息", "this person has not shared data with your organisation")
+	}
+	fields, err := g.labels(names)
+	if err != nil {
+		return nil, err
+	}
+	d, err := g.decide(ctx, p, subject, policy.Request{Relation: rel, Action: policy.Read, Fields: fields, Purpose: purpose})
+	if err != nil {
+		return nil, err
+	}
+	if d.Effect != policy.Mask && d.Effect != policy.Allow {
+		return nil, refusal(d, "")
+	}
+	return g.vault.List(decided(ctx, d), p.Actor(), purpose, subject, vault.ListOptions{Fields: names})
+}
+
+// Consent asks the decision point's consent question directly, for
+// processing that reads no vault value (recommendations ranked on
+// profile data, say); a refusal is audited like any other.
+func (g *Guard) Consent(ctx context.Context, subject, purpose string, sensitive bool) (consent.Answer, error) {
+	return g.consent.Check(ctx, consent.Query{Subject: subject, Purpose: purpose, Sensitive: sensitive})
 }

@@ -20,6 +20,7 @@ import (
 	"gigvault/internal/audit"
 	"gigvault/internal/clock"
 	"gigvault/internal/errs"
+	"gigvault/internal/consent"
 	"gigvault/internal/policy"
 	"gigvault/internal/store"
 	"gigvault/internal/testenv"
@@ -85,8 +86,23 @@ func (e *env) consent(subject string, st policy.Consent, purposes ...string) {
 	if len(purposes) == 0 {
 		return
 	}
+	event := map[policy.Consent]string{policy.Granted: consent.Agree, policy.Refused: consent.Refuse, policy.Withdrawn: consent.Withdraw}[st]
 	err := e.c.DB.InTx(context.Background(), func(tx *store.Tx) error {
-		return e.c.Consent.Record(context.Background(), tx, subject, st, "v1", "api", purposes...)
+		for _, p := range purposes {
+			for _, sc := range e.c.Consent.ScopesFor(p) {
+				scopes := []string{sc}
+				if kind, id := consent.SplitScope(sc); kind == consent.KindFunction {
+					scopes = append(scopes, consent.Scope(consent.KindSensitive, id)) // with the sensitive PI
+				}
+				for _, sc := range scopes {
+					if err := e.c.Consent.Append(context.Background(), tx, &consent.Event{Subject: subject, Scope: sc, Event: event,
+						PolicyVersion: "1", PolicySeq: 1, Channel: "api"}); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		e.t.Fatal(err)
@@ -190,8 +206,10 @@ func TestReadNeedsConsent(t *testing.T) {
 
 		_, err := e.g.Read(ctx, sup, w.subject, "marketing")
 		ee := refused(t, err, errs.ConsentRequired, "purpose", policy.ReasonConsentRequired, "marketing read without consent")
-		if !slices.Equal(ee.Missing, []string{"marketing"}) {
-			t.Fatalf("missing %v, want [marketing]", ee.Missing)
+		// The missing scopes are named: the marketing function, and the
+		// separate consent for the sensitive PI among its fields (CON-6).
+		if !slices.Equal(ee.Missing, []string{"function:marketing", "sensitive:marketing"}) {
+			t.Fatalf("missing %v, want [function:marketing sensitive:marketing]", ee.Missing)
 		}
 		es := e.entries(audit.Filter{Action: "pi.decision", Subject: w.subject})
 		if len(es) != 1 {

@@ -87,7 +87,7 @@ func New(t testing.TB, e testenv.Engine, o Options) *Env {
 	}
 	api := httpapi.New(httpapi.Deps{Log: log, Metrics: obs.NewMetrics(), Version: "test", Clock: clk, DB: c.DB, Catalog: c.Catalog,
 		Identity: c.Identity, Guard: c.Guard, Approvals: c.Approvals, Recorder: c.Vault.Recorder(), SMS: c.SMS,
-		Limits: limits, TrustedProxies: o.TrustedProxies, Ready: map[string]httpapi.Pinger{"database": c.DB, "key_store": c.KMS}})
+		Limits: limits, TrustedProxies: o.TrustedProxies, Ready: map[string]httpapi.Pinger{"database": c.DB, "key_store": c.KMS}}.WithCore(c))
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	return &Env{T: t, Engine: e, Core: c, Clock: clk, SMS: con, Server: srv, API: api, logs: logs}

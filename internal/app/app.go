@@ -18,6 +18,12 @@ import (
 	"gigvault/internal/catalog"
 	"gigvault/internal/clock"
 	"gigvault/internal/consent"
+	"gigvault/internal/functions"
+	"gigvault/internal/jobs"
+	"gigvault/internal/policydoc"
+	"gigvault/internal/receipt"
+	"gigvault/internal/sharing"
+	"gigvault/internal/thirdparty"
 	"gigvault/internal/cryptox"
 	"gigvault/internal/identity"
 	"gigvault/internal/keys"
@@ -45,6 +51,18 @@ type Config struct {
 
 	Identity    identity.Config
 	Access      access.Config
+	// Consent: how long another node's consent change may go unseen
+	// (default 2 s; negative disables the cache).
+	ConsentCacheTTL time.Duration
+	// FunctionsFile and ThirdPartyFile replace the embedded business-
+	// function and third-party registries (the latter is demo data).
+	FunctionsFile  string
+	ThirdPartyFile string
+	// PublicURL is where the public documents are served, for links in
+	// receipts (default https://gigvault.example).
+	PublicURL string
+	// Controller is named on consent receipts (default DefaultController).
+	Controller *receipt.Controller
 	ApprovalTTL time.Duration
 	// SMS sends one-time codes. Nil: the console gateway in dev; in
 	// production SMS log-in answers "unavailable" until one is configured.
@@ -71,7 +89,14 @@ type Core struct {
 	// Issuer mints reveal capabilities; only the decision point (Guard) holds it.
 	Issuer    *vault.Issuer
 	Consent   *consent.Store
-	Approvals *approval.Store
+	// ConsentService records consent acts and signs receipts.
+	ConsentService *consent.Service
+	Functions      *functions.Registry
+	ThirdParty     *thirdparty.Registry
+	Policies       *policydoc.Store
+	Ledger         *sharing.Ledger
+	Jobs           *jobs.Store
+	Approvals      *approval.Store
 	Guard     *access.Guard
 	Identity  *identity.Service
 	SMS       sms.Gateway
@@ -292,10 +317,12 @@ func (c *Core) openAccess() error {
 			c.SMS = sms.NewConsole(sms.ConsoleOptions{Log: cfg.Logger, Clock: cfg.Clock})
 		}
 	}
-	c.Consent = consent.New(c.DB, cfg.Clock)
+	if err := c.openConsent(); err != nil {
+		return err
+	}
 	c.Approvals = approval.New(c.DB, c.Audit, cfg.Clock, cfg.ApprovalTTL)
 	c.Guard = access.New(c.DB, c.Vault, c.Issuer, c.Consent, c.Approvals, c.Audit, cfg.Clock, cfg.Access)
-	c.Identity = identity.New(identity.Deps{DB: c.DB, Vault: c.Vault, Keys: c.Keys, Audit: c.Audit, Consent: c.Consent,
+	c.Identity = identity.New(identity.Deps{DB: c.DB, Vault: c.Vault, Keys: c.Keys, Audit: c.Audit, Consent: c.ConsentService,
 		Guard: c.Guard, Approvals: c.Approvals, SMS: c.SMS, Suite: c.Suite, Clock: cfg.Clock}, cfg.Identity)
 	return nil
 }

@@ -1,30 +1,74 @@
-// Package consent answers the decision point's question: may this subject's
-// PI be used for this purpose? It keeps the latest state per subject and
-// purpose, and knows which purposes rest on a legal basis other than
-// consent (CON-13).
+// Package consent answers the decision point's question — may this
+// subject's PI be used for this purpose, for this recipient? — from the
+// real consent state, and records every consent act with its evidence.
 //
-// This is the first cut the identity issue needs: registration records the
-// subject's agreement to the privacy policy for the basic function's
-// purposes (CAT-2). The consent issue adds policy versions, evidence,
-// receipts, guardians and the 48-hour rule on top of the same table.
+// Consent is kept per subject and scope. A scope is one thing a person can
+// agree to on its own (CON-5, no bundling):
+//
+//	policy            the privacy policy as a whole, which covers the basic
+//	                  function (job-information exchange, CAT-2)
+//	function:<id>     an extended business function and its purposes
+//	sensitive:<id>    the separate consent for the sensitive PI that
+//	                  function uses (CON-6)
+//	recipient:<id>    providing PI to a third party: a registry recipient,
+//	                  or an employer organisation a worker applied to
+//	processor:<id>    entrusting PI to a processor or an embedded SDK
+//
+// A consent given under a policy version older than the latest material
+// change no longer counts (CON-3). Purposes resting on a legal basis other
+// than consent answer Exception and name the basis (CON-13).
 package consent
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"fmt"
 	"slices"
+	"strings"
 
-	"gigvault/internal/clock"
 	"gigvault/internal/policy"
-	"gigvault/internal/store"
 )
 
-// Source is what the decision point asks. The consent issue supplies the
-// full implementation; tests supply fixed answers.
+// Scope kinds and the policy scope.
+const (
+	ScopePolicy    = "policy"
+	KindFunction   = "function"
+	KindSensitive  = "sensitive"
+	KindRecipient  = "recipient"
+	KindProcessor  = "processor"
+	scopeSeparator = ":"
+)
+
+// Scope builds "kind:id".
+func Scope(kind, id string) string { return kind + scopeSeparator + id }
+
+// SplitScope returns a scope's kind and ID ("policy" has no ID).
+func SplitScope(scope string) (kind, id string) {
+	if scope == ScopePolicy {
+		return ScopePolicy, ""
+	}
+	kind, id, _ = strings.Cut(scope, scopeSeparator)
+	return kind, id
+}
+
+// Query is what the decision point asks.
+type Query struct {
+	Subject   string
+	Purpose   string
+	Sensitive bool   // the fields include sensitive PI (CON-6)
+	Recipient string // a provision to this recipient scope, e.g. "recipient:<org>"; "" when none
+}
+
+// Answer is the consent state for a query, the legal basis when the
+// purpose rests on an exception, and the scopes still missing.
+type Answer struct {
+	State   policy.Consent
+	Basis   string   // set with policy.Exception: which exception (CON-13)
+	Missing []string // scopes the subject has not (or no longer) agreed to
+}
+
+// Source is what the decision point asks. *Store answers from the
+// database; Fixed answers from a map in tests.
 type Source interface {
-	State(ctx context.Context, subject, purpose string) (policy.Consent, error)
+	Check(ctx context.Context, q Query) (Answer, error)
 }
 
 // BasicPurposes are the purposes of the basic business function — job-
@@ -35,63 +79,34 @@ var BasicPurposes = []string{
 	"application_management", "customer_service", "rights_request",
 }
 
-// LegalBasis are purposes that rest on a legal-basis exception rather than
-// consent (CON-13): legal obligations, and the security of the service the
-// subject uses. Processing under them is recorded with the exception.
+// Exceptions are the purposes that rest on a legal basis other than
+// consent (CON-13), each with the basis recorded when processing relies on
+// it: legal obligations, and the security of the service the subject uses.
+var Exceptions = map[string]string{
+	"legal_compliance":      "legal_obligation",
+	"security_risk_control": "service_security",
+}
+
+// LegalBasis lists the exception purposes.
 var LegalBasis = []string{"legal_compliance", "security_risk_control"}
-
-// Store keeps consent state in the business database.
-type Store struct {
-	db  *store.DB
-	clk clock.Clock
-}
-
-// New returns a Store.
-func New(db *store.DB, clk clock.Clock) *Store {
-	if clk == nil {
-		clk = clock.Real{}
-	}
-	return &Store{db: db, clk: clk}
-}
-
-// State is the subject's consent for purpose.
-func (s *Store) State(ctx context.Context, subject, purpose string) (policy.Consent, error) {
-	if slices.Contains(LegalBasis, purpose) {
-		return policy.Exception, nil
-	}
-	var state string
-	err := s.db.QueryRow(ctx, `SELECT state FROM consents WHERE subject_id = ? AND purpose = ?`, subject, purpose).Scan(&state)
-	if errors.Is(err, sql.ErrNoRows) {
-		return policy.NoConsent, nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("consent: state: %w", err)
-	}
-	return policy.Consent(state), nil
-}
-
-// Record sets the subject's state for purposes inside tx, the transaction
-// of the action that gathered it.
-func (s *Store) Record(ctx context.Context, tx *store.Tx, subject string, state policy.Consent, policyVersion, channel string, purposes ...string) error {
-	now := s.clk.Now().UnixMicro()
-	for _, p := range purposes {
-		_, err := tx.Exec(ctx, `INSERT INTO consents (subject_id, purpose, state, policy_version, channel, at) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (subject_id, purpose) DO UPDATE SET state = excluded.state, policy_version = excluded.policy_version,
-			channel = excluded.channel, at = excluded.at`, subject, p, string(state), policyVersion, channel, now)
-		if err != nil {
-			return fmt.Errorf("consent: record: %w", err)
-		}
-	}
-	return nil
-}
 
 // Fixed is a Source with one answer per purpose, for tests.
 type Fixed map[string]policy.Consent
 
-// State answers from the map; a purpose not in it has no consent.
-func (f Fixed) State(_ context.Context, _, purpose string) (policy.Consent, error) {
-	if c, ok := f[purpose]; ok {
-		return c, nil
+// Check answers from the map; a purpose not in it has no consent.
+func (f Fixed) Check(_ context.Context, q Query) (Answer, error) {
+	if c, ok := f[q.Purpose]; ok {
+		a := Answer{State: c}
+		if c == policy.Exception {
+			a.Basis = Exceptions[q.Purpose]
+		}
+		if c != policy.Granted && c != policy.Exception {
+			a.Missing = []string{q.Purpose}
+		}
+		return a, nil
 	}
-	return policy.NoConsent, nil
+	return Answer{State: policy.NoConsent, Missing: []string{q.Purpose}}, nil
 }
+
+// basic reports whether purpose belongs to the basic function.
+func basic(purpose string) bool { return slices.Contains(BasicPurposes, purpose) }

@@ -29,17 +29,26 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, c *app.Core, clk *clock.F
 
 func state(t *testing.T, s consent.Source, subject, purpose string) policy.Consent {
 	t.Helper()
-	c, err := s.State(context.Background(), subject, purpose)
+	a, err := s.Check(context.Background(), consent.Query{Subject: subject, Purpose: purpose})
 	if err != nil {
 		t.Fatalf("state %s: %v", purpose, err)
 	}
-	return c
+	return a.State
 }
 
 func record(t *testing.T, c *app.Core, subject string, st policy.Consent, version string, purposes ...string) {
 	t.Helper()
+	event := map[policy.Consent]string{policy.Granted: consent.Agree, policy.Refused: consent.Refuse, policy.Withdrawn: consent.Withdraw}[st]
 	err := c.DB.InTx(context.Background(), func(tx *store.Tx) error {
-		return c.Consent.Record(context.Background(), tx, subject, st, version, "api", purposes...)
+		for _, p := range purposes {
+			for _, sc := range c.Consent.ScopesFor(p) {
+				if err := c.Consent.Append(context.Background(), tx, &consent.Event{Subject: subject, Scope: sc, Event: event,
+					PolicyVersion: version, Channel: "api"}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatalf("record: %v", err)
@@ -151,7 +160,8 @@ func TestRecordInCallersTransaction(t *testing.T) {
 		subject := testenv.Subjects(t, c, "worker", 1)[0]
 		failed := errors.New("the registration failed")
 		err := c.DB.InTx(context.Background(), func(tx *store.Tx) error {
-			if err := c.Consent.Record(context.Background(), tx, subject, policy.Granted, "v1", "api", "marketing"); err != nil {
+			if err := c.Consent.Append(context.Background(), tx, &consent.Event{Subject: subject, Scope: "function:marketing", Event: consent.Agree,
+				PolicyVersion: "v1", Channel: "api"}); err != nil {
 				return err
 			}
 			return failed

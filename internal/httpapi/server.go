@@ -25,10 +25,14 @@ import (
 	"gigvault/internal/audit"
 	"gigvault/internal/catalog"
 	"gigvault/internal/clock"
+	"gigvault/internal/consent"
 	"gigvault/internal/errs"
 	"gigvault/internal/identity"
+	"gigvault/internal/jobs"
 	"gigvault/internal/obs"
+	"gigvault/internal/policydoc"
 	"gigvault/internal/ratelimit"
+	"gigvault/internal/sharing"
 	"gigvault/internal/sms"
 	"gigvault/internal/store"
 )
@@ -59,6 +63,14 @@ type Deps struct {
 	SMS            sms.Gateway // the console gateway enables the development outbox
 	Limits         *Limits     // nil: DefaultLimits
 	TrustedProxies []string    // peers whose X-Forwarded-For is believed
+
+	// Consent and transparency (issue 4) and the platform.
+	Consent    *consent.Service
+	Policies   *policydoc.Store
+	Sources    policydoc.Sources // catalog, functions and third parties, for the public lists
+	Ledger     *sharing.Ledger
+	Jobs       *jobs.Store
+	ReceiptKey *ReceiptKey
 }
 
 // Route is one registered endpoint; the OpenAPI test compares these with
@@ -99,6 +111,8 @@ func New(d Deps) *Server {
 	s.add("GET", "/v1/version", true, s.version)
 	s.add("GET", "/openapi.yaml", true, serveOpenAPI)
 	s.routesV1()
+	s.routesConsent()
+	s.routesPlatform()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, errs.New(errs.NotFound, "", "接口不存在", "no such endpoint"))
 	})

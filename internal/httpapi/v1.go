@@ -556,13 +556,22 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, p *access.Principa
 		Reason     string   `json:"reason"`
 		ApprovalID string   `json:"approval_id"`
 		Value      string   `json:"value"`
+		Recipient  string   `json:"recipient"`
 	}
 	if err := decode(r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	scope, kind, err := s.exportRecipient(in.Action, in.Recipient)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	rows, err := s.deps.Guard.Bulk(r.Context(), p, access.BulkRequest{Action: policy.Action(in.Action), Subjects: in.Subjects,
-		Fields: in.Fields, Purpose: in.Purpose, Reason: in.Reason, ApprovalID: in.ApprovalID, Value: in.Value})
+		Fields: in.Fields, Purpose: in.Purpose, Reason: in.Reason, ApprovalID: in.ApprovalID, Value: in.Value, Recipient: scope})
+	if err == nil && scope != "" {
+		err = s.recordExport(r, p, rows, in.Recipient, kind, in.Purpose, in.Fields, scope)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -138,8 +138,11 @@ type SMSLogin struct {
 	Code   string
 	// Registration only: the privacy policy must be agreed to explicitly;
 	// nothing beyond the number is asked of a worker (CAT-2, GIG-1).
-	AgreePolicy  bool
-	RegisterAs   Kind          // worker (default) or employer
+	AgreePolicy   bool
+	PolicyVersion string // the version shown; "" means the current one
+	Channel       string // app | web | mini_program | api
+	ClientIP      string // pseudonymised into the consent evidence
+	RegisterAs    Kind   // worker (default) or employer
 	Organisation *Organisation // employer registration
 }
 
@@ -318,12 +321,16 @@ func (s *Service) register(ctx context.Context, number string, in SMSLogin) (Acc
 		if err := s.vault.PutTx(ctx, tx, vault.Actor{ID: string(acct.Kind) + ":" + acct.ID, Channel: "api"}, "account_registration", subject, items...); err != nil {
 			return err
 		}
-		if err := s.consent.Record(ctx, tx, subject, policy.Granted, s.cfg.PolicyVersion, "api", consent.BasicPurposes...); err != nil {
+		actor := string(acct.Kind) + ":" + acct.ID
+		eventID, version, err := s.consent.AgreePolicyTx(ctx, tx, consent.PolicyAgreement{Subject: subject, Version: in.PolicyVersion,
+			Channel: in.Channel, IP: in.ClientIP, Actor: actor})
+		if err != nil {
 			return err
 		}
 		registered = true
-		return s.log.Append(ctx, tx, audit.Entry{Actor: string(acct.Kind) + ":" + acct.ID, Channel: "api", Action: "account.register",
-			Subject: subject, Purpose: "account_registration", Detail: map[string]string{"kind": string(acct.Kind), "policy_version": s.cfg.PolicyVersion}})
+		return s.log.Append(ctx, tx, audit.Entry{Actor: actor, Channel: "api", Action: "account.register",
+			Subject: subject, Purpose: "account_registration", Detail: map[string]string{"kind": string(acct.Kind), "policy_version": version,
+				"consent": eventID}})
 	})
 	return acct, registered, err
 }

@@ -71,7 +71,6 @@ type Config struct {
 	StaffIdleDisable time.Duration // staff accounts unused this long are disabled (90 days, ACC-4)
 
 	TOTPIssuer    string // shown in authenticator apps ("gigvault")
-	PolicyVersion string // the privacy policy version a registrant agrees to
 	Password      credential.Params
 }
 
@@ -109,9 +108,6 @@ func (c Config) Defaults() Config {
 	if c.TOTPIssuer == "" {
 		c.TOTPIssuer = "gigvault"
 	}
-	if c.PolicyVersion == "" {
-		c.PolicyVersion = "v1"
-	}
 	if c.Password.Memory == 0 {
 		c.Password = credential.DefaultParams
 	}
@@ -139,13 +135,20 @@ func (c Config) sessionCap(k Kind) int {
 	return c.WorkerSessions
 }
 
+// PolicyAgreer records a registrant's explicit agreement to the privacy
+// policy in the registration's transaction; *consent.Service implements it.
+type PolicyAgreer interface {
+	AgreePolicyTx(ctx context.Context, tx *store.Tx, a consent.PolicyAgreement) (eventID, version string, err error)
+}
+
 // Deps are the parts of the core identity uses.
 type Deps struct {
 	DB      *store.DB
 	Vault   *vault.Vault
 	Keys    *keys.Keyring
 	Audit   *audit.Log
-	Consent *consent.Store
+	// Consent records a registrant's agreement to the privacy policy.
+	Consent PolicyAgreer
 	Guard   *access.Guard
 	// Approvals gate privileged staff management through the API (ACC-5).
 	Approvals *approval.Store
@@ -161,7 +164,7 @@ type Service struct {
 	keys    *keys.Keyring
 	log     *audit.Log
 	rec     *audit.Recorder
-	consent *consent.Store
+	consent PolicyAgreer
 	guard   *access.Guard
 	appr    *approval.Store
 	sms     sms.Gateway

@@ -40,7 +40,6 @@ func TestConfigDefaults(t *testing.T) {
 		TouchEvery:       time.Minute,
 		StaffIdleDisable: 90 * 24 * time.Hour,
 		TOTPIssuer:       "gigvault",
-		PolicyVersion:    "v1",
 		Password:         credential.DefaultParams,
 	}
 	if got != want {
@@ -59,7 +58,7 @@ func TestConfigDefaultsKeepsSetValues(t *testing.T) {
 		LockoutThreshold: 7, LockoutWindow: time.Hour, LockoutDuration: 2 * time.Hour,
 		UserIdle: 48 * time.Hour, UserAbsolute: 96 * time.Hour, StaffIdle: 20 * time.Minute, StaffAbsolute: time.Hour,
 		WorkerSessions: 5, StaffSessions: 2, GlobalSessions: 10, TouchEvery: 2 * time.Minute,
-		StaffIdleDisable: 24 * time.Hour, TOTPIssuer: "acme", PolicyVersion: "2026-11", Password: fast,
+		StaffIdleDisable: 24 * time.Hour, TOTPIssuer: "acme", Password: fast,
 	}
 	if got := in.Defaults(); got != in {
 		t.Fatalf("Defaults changed set values:\n got %+v\nwant %+v", got, in)

@@ -75,6 +75,8 @@ type Keyring struct {
 	bidx     []byte
 	signer   cryptox.Signer
 	signerID string
+	receipt  cryptox.Signer // consent-receipt signing key (SM2 by default)
+	rcptID   string
 	origin   string // "generated" or "configured": the root the store was created under
 }
 
@@ -86,6 +88,7 @@ type dek struct {
 const (
 	nameBlindIndex = "blind-index"
 	nameAuditSign  = "audit-signing"
+	nameReceipt    = "receipt-signing"
 	checkPlain     = "gigvault key store check"
 )
 
@@ -137,6 +140,9 @@ func Open(ctx context.Context, db *store.DB, suite cryptox.Suite, root *Root, op
 		return nil, err
 	}
 	if err := k.loadNamed(ctx); err != nil {
+		return nil, err
+	}
+	if err := k.loadReceiptKey(ctx); err != nil {
 		return nil, err
 	}
 	return k, nil

@@ -137,6 +137,11 @@ type Request struct {
 	RevealLimit int    // reveals allowed per window before a DPO approval is needed
 
 	Approval *Approval
+
+	// Recipient is the third party a provision goes to, as a consent
+	// scope ("recipient:<id>"). Decide ignores it; the consent state the
+	// caller gathers must then cover that recipient too (SHR-5).
+	Recipient string
 }
 
 // Effect is the outcome.
@@ -156,6 +161,10 @@ type Decision struct {
 	Effect  Effect
 	Reason  string
 	Missing []string
+	// Basis names the legal-basis exception an allowed access relies on
+	// (CON-13). Decide leaves it empty; the caller that knows the
+	// subject's consent state fills it in, so the audit entry records it.
+	Basis string
 }
 
 // Reason codes. Stable: the API and the audit log carry them.

@@ -465,12 +465,19 @@ type decisionKey struct{}
 // WithDecision attaches the decision point's effect and reason code to ctx;
 // the vault writes them into the audit entry of the access they allowed, so
 // one entry records both the decision and the access.
-func WithDecision(ctx context.Context, effect, reason string) context.Context {
-	return context.WithValue(ctx, decisionKey{}, [2]string{effect, reason})
+//
+// basis, when given, names the legal-basis exception the access relies on
+// (CON-13) and is recorded as "exception".
+func WithDecision(ctx context.Context, effect, reason string, basis ...string) context.Context {
+	d := [3]string{effect, reason}
+	if len(basis) > 0 {
+		d[2] = basis[0]
+	}
+	return context.WithValue(ctx, decisionKey{}, d)
 }
 
 func withDecision(ctx context.Context, detail map[string]string) map[string]string {
-	d, ok := ctx.Value(decisionKey{}).([2]string)
+	d, ok := ctx.Value(decisionKey{}).([3]string)
 	if !ok {
 		return detail
 	}
@@ -478,6 +485,9 @@ func withDecision(ctx context.Context, detail map[string]string) map[string]stri
 		detail = map[string]string{}
 	}
 	detail["decision"], detail["decision_reason"] = d[0], d[1]
+	if d[2] != "" {
+		detail["exception"] = d[2]
+	}
 	return detail
 }
 

@@ -46,6 +46,10 @@ CREATE INDEX consent_events_subject ON consent_events (subject_id, at);
 ALTER TABLE consents ADD COLUMN event_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE consents ADD COLUMN policy_seq BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE consents ADD COLUMN refused_at BIGINT NOT NULL DEFAULT 0; -- last refusal or withdrawal (CON-7)
+-- consents is now keyed by scope: a registration's agreement to the policy
+-- is the "policy" scope, which covers the basic function's purposes.
+UPDATE consents SET purpose = 'policy' WHERE purpose = 'account_registration';
+DELETE FROM consents WHERE purpose IN ('job_matching', 'job_search', 'resume_sharing', 'application_management', 'customer_service', 'rights_request');
 
 -- Personalised recommendations (CON-11): on by default only after consent;
 -- fields lists the PI types the person lets them use.
