@@ -244,6 +244,9 @@ func (s *Server) recommendedJobs(w http.ResponseWriter, r *http.Request, p *acce
 				return
 			}
 			if f == "city" {
+				if n := len([]rune(v)); n < jobs.MinCityRunes || n > jobs.MaxCityRunes {
+					continue // a city the job search cannot filter by
+				}
 				q.City = v
 			} else if slices.Contains(jobs.Categories, v) {
 				q.Category = v
@@ -406,7 +409,7 @@ func (s *Server) orgJobs(w http.ResponseWriter, r *http.Request, p *access.Princ
 	if !s.platformReady(w, r) {
 		return
 	}
-	js, err := s.deps.Jobs.ByOrg(r.Context(), p.OrgID, 100)
+	js, err := s.deps.Jobs.ByOrg(r.Context(), p.OrgID, jobs.MaxLimit)
 	s.reply(w, r, http.StatusOK, map[string]any{"jobs": nonNil(js)}, err)
 }
 
@@ -414,7 +417,7 @@ func (s *Server) orgApplications(w http.ResponseWriter, r *http.Request, p *acce
 	if !s.platformReady(w, r) {
 		return
 	}
-	as, err := s.deps.Jobs.ForOrg(r.Context(), p.OrgID, 200)
+	as, err := s.deps.Jobs.ForOrg(r.Context(), p.OrgID, jobs.MaxLimit)
 	s.reply(w, r, http.StatusOK, map[string]any{"applications": nonNil(as)}, err)
 }
 
