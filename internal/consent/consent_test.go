@@ -97,10 +97,11 @@ func TestStateRecord(t *testing.T) {
 			}
 		}
 
-		record(t, c, a, policy.Granted, "v1", consent.BasicPurposes...)
+		// Agreeing to the policy covers every basic purpose, and nothing else.
+		record(t, c, a, policy.Granted, "v1", "account_registration")
 		for _, p := range consent.BasicPurposes {
 			if got := state(t, c.Consent, a, p); got != policy.Granted {
-				t.Errorf("%s after recording: %q, want granted", p, got)
+				t.Errorf("%s after agreeing to the policy: %q, want granted", p, got)
 			}
 			if got := state(t, c.Consent, b, p); got != policy.NoConsent {
 				t.Errorf("%s of another subject: %q, want none", p, got)
@@ -110,40 +111,49 @@ func TestStateRecord(t *testing.T) {
 			t.Errorf("marketing, not recorded: %q, want none", got)
 		}
 
-		// A later record overwrites the earlier one, row and all.
+		// A later event overwrites the state row; the events all stay.
 		clk.Advance(time.Hour)
 		record(t, c, a, policy.Withdrawn, "v2", "job_matching", "marketing")
-		if got := state(t, c.Consent, a, "job_matching"); got != policy.Withdrawn {
-			t.Errorf("job_matching after withdrawal: %q", got)
+		if got := state(t, c.Consent, a, "job_search"); got != policy.Withdrawn {
+			t.Errorf("job_search after withdrawing the policy: %q", got)
 		}
 		if got := state(t, c.Consent, a, "marketing"); got != policy.Withdrawn {
 			t.Errorf("marketing after recording a withdrawal: %q", got)
 		}
-		if got := state(t, c.Consent, a, "job_search"); got != policy.Granted {
-			t.Errorf("job_search, untouched: %q", got)
-		}
 		var n int
 		var version string
-		var at int64
-		if err := c.DB.QueryRow(ctx, `SELECT COUNT(*) FROM consents WHERE subject_id = ? AND purpose = 'job_matching'`, a).Scan(&n); err != nil || n != 1 {
-			t.Fatalf("%d rows for one purpose (%v), want 1", n, err)
+		var at, refused int64
+		if err := c.DB.QueryRow(ctx, `SELECT COUNT(*) FROM consents WHERE subject_id = ? AND purpose = 'policy'`, a).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("%d rows for one scope (%v), want 1", n, err)
 		}
-		if err := c.DB.QueryRow(ctx, `SELECT policy_version, at FROM consents WHERE subject_id = ? AND purpose = 'job_matching'`, a).Scan(&version, &at); err != nil {
+		if err := c.DB.QueryRow(ctx, `SELECT policy_version, at, refused_at FROM consents WHERE subject_id = ? AND purpose = 'policy'`, a).Scan(&version, &at, &refused); err != nil {
 			t.Fatal(err)
 		}
-		if version != "v2" || at != clk.Now().UnixMicro() {
-			t.Fatalf("overwritten row: version %q at %d, want v2 at %d", version, at, clk.Now().UnixMicro())
+		if version != "v2" || at != clk.Now().UnixMicro() || refused != at {
+			t.Fatalf("overwritten row: version %q at %d refused %d, want v2 at %d", version, at, refused, clk.Now().UnixMicro())
 		}
 		record(t, c, a, policy.Granted, "v3", "marketing")
 		if got := state(t, c.Consent, a, "marketing"); got != policy.Granted {
 			t.Errorf("marketing granted again: %q", got)
 		}
+		// Agreeing again keeps the last refusal time: the 48-hour rule
+		// counts from it (CON-7).
+		if err := c.DB.QueryRow(ctx, `SELECT refused_at FROM consents WHERE subject_id = ? AND purpose = 'function:marketing'`, a).Scan(&refused); err != nil || refused != at {
+			t.Fatalf("refused_at after agreeing again: %d (%v), want %d", refused, err, at)
+		}
 		record(t, c, a, policy.Refused, "v3", "marketing")
 		if got := state(t, c.Consent, a, "marketing"); got != policy.Refused {
 			t.Errorf("marketing refused: %q", got)
 		}
-		if err := c.DB.QueryRow(ctx, `SELECT COUNT(*) FROM consents WHERE subject_id = ?`, a).Scan(&n); err != nil || n != len(consent.BasicPurposes)+1 {
-			t.Fatalf("%d rows for the subject (%v), want %d", n, err, len(consent.BasicPurposes)+1)
+		if err := c.DB.QueryRow(ctx, `SELECT COUNT(*) FROM consents WHERE subject_id = ?`, a).Scan(&n); err != nil || n != 2 {
+			t.Fatalf("%d state rows for the subject (%v), want 2 (policy, function:marketing)", n, err)
+		}
+		if err := c.DB.QueryRow(ctx, `SELECT COUNT(*) FROM consent_events WHERE subject_id = ?`, a).Scan(&n); err != nil || n != 5 {
+			t.Fatalf("%d events for the subject (%v), want 5", n, err)
+		}
+		evs, err := c.Consent.Events(ctx, a)
+		if err != nil || len(evs) != 5 || evs[0].Scope != "policy" || evs[0].Event != consent.Agree || evs[4].Event != consent.Refuse {
+			t.Fatalf("events: %+v (%v)", evs, err)
 		}
 		// No purposes: nothing recorded, no error.
 		record(t, c, b, policy.Granted, "v1")

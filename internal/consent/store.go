@@ -71,7 +71,11 @@ const (
 	Withdraw = "withdraw"
 )
 
-type snapshot map[string]State
+// snapshot is a subject's states as loaded at a time of the store's clock.
+type snapshot struct {
+	states map[string]State
+	at     time.Time
+}
 
 // Store keeps consent events and state in the business database.
 type Store struct {
@@ -81,6 +85,7 @@ type Store struct {
 	sens  map[string]bool // functions that use sensitive PI
 	floor Floor
 	cache *expirable.LRU[string, snapshot]
+	ttl   time.Duration
 	epoch atomic.Uint64 // bumped by every change: a load that overlaps one is not cached
 }
 
@@ -102,16 +107,18 @@ func New(db *store.DB, clk clock.Clock, o Options) *Store {
 		}
 	}
 	if o.CacheTTL > 0 {
-		s.cache = expirable.NewLRU[string, snapshot](o.CacheSize, nil, o.CacheTTL)
+		// Entries age on the injected clock, not the LRU's own.
+		s.cache, s.ttl = expirable.NewLRU[string, snapshot](o.CacheSize, nil, 0), o.CacheTTL
 	}
 	return s
 }
 
 // States returns the subject's current consent per scope.
 func (s *Store) States(ctx context.Context, subject string) (map[string]State, error) {
+	now := s.clk.Now()
 	if s.cache != nil {
-		if snap, ok := s.cache.Get(subject); ok {
-			return snap, nil
+		if snap, ok := s.cache.Get(subject); ok && now.Sub(snap.at) < s.ttl {
+			return snap.states, nil
 		}
 	}
 	epoch := s.epoch.Load()
@@ -120,7 +127,7 @@ func (s *Store) States(ctx context.Context, subject string) (map[string]State, e
 		return nil, fmt.Errorf("consent: states: %w", err)
 	}
 	defer rows.Close()
-	snap := snapshot{}
+	snap := map[string]State{}
 	for rows.Next() {
 		var st State
 		var state string
@@ -138,7 +145,7 @@ func (s *Store) States(ctx context.Context, subject string) (map[string]State, e
 		return nil, fmt.Errorf("consent: states: %w", err)
 	}
 	if s.cache != nil && s.epoch.Load() == epoch {
-		s.cache.Add(subject, snap)
+		s.cache.Add(subject, snapshot{states: snap, at: now})
 	}
 	return snap, nil
 }
