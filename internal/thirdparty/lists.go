@@ -181,13 +181,19 @@ func purposeLabels(cat *catalog.Catalog, ids []string) []Label {
 func retention(r catalog.Retention) (zh, en string) {
 	span := func(s catalog.Span) (string, string) {
 		n := strconv.Itoa(s.N)
+		plural := func(unit string) string {
+			if s.N == 1 {
+				return n + " " + unit
+			}
+			return n + " " + unit + "s"
+		}
 		switch s.Unit {
 		case 'd':
-			return n + "天", n + " days"
+			return n + "天", plural("day")
 		case 'm':
-			return n + "个月", n + " months"
+			return n + "个月", plural("month")
 		case 'y':
-			return n + "年", n + " years"
+			return n + "年", plural("year")
 		}
 		return "", ""
 	}
