@@ -465,7 +465,7 @@ func (s *Server) decideApplication(w http.ResponseWriter, r *http.Request, p *ac
 // exportRecipient checks the third party an export or download is for:
 // a registry recipient, processor or SDK. Without one the export stays
 // inside gigvault (a staff member's working copy) and is not a provision.
-func (s *Server) exportRecipient(action, recipient string) (scope, kind string, err error) {
+func (s *Server) exportRecipient(action, recipient, purpose string) (scope, kind string, err error) {
 	if recipient == "" {
 		return "", "", nil
 	}
@@ -478,6 +478,11 @@ func (s *Server) exportRecipient(action, recipient string) (scope, kind string, 
 	e, ok := s.deps.Sources.ThirdParty.Entry(recipient)
 	if !ok {
 		return "", "", errs.New(errs.Invalid, "recipient", "接收方未在第三方登记表中", "the recipient is not in the third-party registry")
+	}
+	if _, exception := consent.Exceptions[purpose]; exception && e.CrossBorder() {
+		// Outside mainland China only on the person's own consent (OPS-10).
+		return "", "", errs.New(errs.Forbidden, "recipient", "向境外提供个人信息须取得个人单独同意，不能依据法定事由", "a transfer outside mainland China needs each person's consent, not a legal-basis exception").
+			With("cross_border_needs_consent", nil, "")
 	}
 	kind = string(e.Kind)
 	if kind == "recipient" {

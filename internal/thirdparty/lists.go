@@ -82,6 +82,7 @@ type SharingItem struct {
 	PolicyURL   string     `json:"policy_url"`
 	ContractRef string     `json:"contract_ref"`
 	PIARef      string     `json:"pia_ref"`
+	Location    string     `json:"location"` // where it processes the PI: CN, or a cross-border transfer (OPS-10)
 }
 
 // Sharing is the public list of third-party sharing (第三方共享个人信息清单).
@@ -148,6 +149,7 @@ func SharingList(reg *Registry, cat *catalog.Catalog) *Sharing {
 			ID: e.ID, Kind: string(e.Kind), Name: e.Name, Developer: e.Developer, Version: e.Version,
 			PurposeZh: e.PurposeZh, PurposeEn: e.PurposeEn, Purposes: purposeLabels(cat, e.Purposes),
 			PI: []FieldRef{}, PIZh: e.PIZh, PolicyURL: e.PolicyURL, ContractRef: e.ContractRef, PIARef: e.PIARef,
+			Location: e.Location,
 		}
 		for _, name := range e.Fields {
 			ref := FieldRef{Field: name, Zh: name, En: name}
@@ -327,10 +329,10 @@ var sharingTmpl = template.Must(template.New("sharing").Funcs(funcs).Parse(head 
 {{- end}}
 <p>以<b><u>加粗并下划线</u></b>标示的为个人敏感信息。</p>
 <table>
-<thead><tr><th>第三方名称</th><th>类型</th><th>开发者/公司</th><th>版本</th><th>使用目的与场景</th><th>个人信息类型</th><th>隐私政策链接</th></tr></thead>
+<thead><tr><th>第三方名称</th><th>类型</th><th>开发者/公司</th><th>版本</th><th>处理地点</th><th>使用目的与场景</th><th>个人信息类型</th><th>隐私政策链接</th></tr></thead>
 <tbody>
 {{- range .Items}}
-<tr id="zh-{{.ID}}"><td>{{.Name}}</td><td>{{kindZh .Kind}}</td><td>{{.Developer}}</td><td>{{.Version}}</td><td>{{.PurposeZh}}</td><td>{{range $i, $f := .PI}}{{if $i}}、{{end}}{{if $f.Sensitive}}<b><u class="sensitive">{{$f.Zh}}</u></b>{{else}}{{$f.Zh}}{{end}}{{end}}{{if .PIZh}}<br>原文:{{.PIZh}}{{end}}</td><td>{{if .PolicyURL}}<a href="{{.PolicyURL}}">{{.PolicyURL}}</a>{{else}}未提供{{end}}</td></tr>
+<tr id="zh-{{.ID}}"><td>{{.Name}}</td><td>{{kindZh .Kind}}</td><td>{{.Developer}}</td><td>{{.Version}}</td><td>{{if eq .Location "CN"}}中国境内{{else}}<b>境外（{{.Location}}）</b>{{end}}</td><td>{{.PurposeZh}}</td><td>{{range $i, $f := .PI}}{{if $i}}、{{end}}{{if $f.Sensitive}}<b><u class="sensitive">{{$f.Zh}}</u></b>{{else}}{{$f.Zh}}{{end}}{{end}}{{if .PIZh}}<br>原文:{{.PIZh}}{{end}}</td><td>{{if .PolicyURL}}<a href="{{.PolicyURL}}">{{.PolicyURL}}</a>{{else}}未提供{{end}}</td></tr>
 {{- end}}
 </tbody>
 </table>
@@ -343,10 +345,10 @@ var sharingTmpl = template.Must(template.New("sharing").Funcs(funcs).Parse(head 
 {{- end}}
 <p>Sensitive personal information is shown <b><u>in bold and underlined</u></b>.</p>
 <table>
-<thead><tr><th>Third party</th><th>Kind</th><th>Developer / company</th><th>Version</th><th>Purpose and scenario</th><th>Types of PI</th><th>Privacy policy</th></tr></thead>
+<thead><tr><th>Third party</th><th>Kind</th><th>Developer / company</th><th>Version</th><th>Where processed</th><th>Purpose and scenario</th><th>Types of PI</th><th>Privacy policy</th></tr></thead>
 <tbody>
 {{- range .Items}}
-<tr id="en-{{.ID}}"><td>{{.Name}}</td><td>{{kindEn .Kind}}</td><td>{{.Developer}}</td><td>{{.Version}}</td><td>{{.PurposeEn}}</td><td>{{range $i, $f := .PI}}{{if $i}}, {{end}}{{if $f.Sensitive}}<b><u class="sensitive">{{$f.En}}</u></b>{{else}}{{$f.En}}{{end}}{{end}}</td><td>{{if .PolicyURL}}<a href="{{.PolicyURL}}">{{.PolicyURL}}</a>{{else}}not provided{{end}}</td></tr>
+<tr id="en-{{.ID}}"><td>{{.Name}}</td><td>{{kindEn .Kind}}</td><td>{{.Developer}}</td><td>{{.Version}}</td><td>{{if eq .Location "CN"}}mainland China{{else}}<b>outside mainland China ({{.Location}})</b>{{end}}</td><td>{{.PurposeEn}}</td><td>{{range $i, $f := .PI}}{{if $i}}, {{end}}{{if $f.Sensitive}}<b><u class="sensitive">{{$f.En}}</u></b>{{else}}{{$f.En}}{{end}}{{end}}</td><td>{{if .PolicyURL}}<a href="{{.PolicyURL}}">{{.PolicyURL}}</a>{{else}}not provided{{end}}</td></tr>
 {{- end}}
 </tbody>
 </table>

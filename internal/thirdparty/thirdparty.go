@@ -64,9 +64,18 @@ type Entry struct {
 	PolicyURL   string   // "" when none is known
 	ContractRef string
 	PIARef      string
-	Clause      string
-	Line        int
+	// Location is where the recipient processes the PI: "CN" (mainland
+	// China, the default) or another ISO 3166 country code. Anywhere else
+	// is a cross-border transfer (OPS-10): the registry refuses one
+	// without an impact assessment, and gigvault provides PI to it only
+	// on the person's consent, never on a legal-basis exception.
+	Location string
+	Clause   string
+	Line     int
 }
+
+// CrossBorder reports whether providing PI to the entry leaves mainland China.
+func (e Entry) CrossBorder() bool { return e.Location != "CN" }
 
 // Registry is a validated, immutable list of third parties.
 type Registry struct {
@@ -208,10 +217,13 @@ type rawEntry struct {
 	PolicyURL   string   `yaml:"policy_url"`
 	ContractRef string   `yaml:"contract_ref"`
 	PIARef      string   `yaml:"pia_ref"`
+	Location    string   `yaml:"location"`
 	Clause      string   `yaml:"clause"`
 }
 
 var idRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+var locationRE = regexp.MustCompile(`^[A-Z]{2}$`)
 
 // ParseFile validates a registry document against cat; file names it in
 // error messages.
@@ -260,7 +272,16 @@ func parseEntry(n *yaml.Node, cat *catalog.Catalog) (Entry, int, error) {
 		ID: re.ID, Kind: Kind(re.Kind), Name: strings.TrimSpace(re.Name), Developer: re.Developer,
 		Version: re.Version, PurposeZh: re.PurposeZh, PurposeEn: re.PurposeEn,
 		PIZh: re.PIZh, PolicyURL: re.PolicyURL, ContractRef: re.ContractRef, PIARef: re.PIARef,
-		Clause: re.Clause, Line: n.Line,
+		Location: re.Location, Clause: re.Clause, Line: n.Line,
+	}
+	if e.Location == "" {
+		e.Location = "CN"
+	}
+	if !locationRE.MatchString(e.Location) {
+		return bad("location", "location must be an ISO 3166 country code such as CN, not %q", re.Location)
+	}
+	if e.CrossBorder() && strings.TrimSpace(e.PIARef) == "" {
+		return bad("pia_ref", "a recipient outside mainland China (location %s) needs its impact assessment (pia_ref) before any transfer", e.Location)
 	}
 	if e.Name == "" {
 		return bad("name", "missing name")

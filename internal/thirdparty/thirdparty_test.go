@@ -139,6 +139,8 @@ func TestBadRegistries(t *testing.T) {
 		{"bad_id.yaml", 17, "must be snake_case"},
 		{"bad_version.yaml", 1, "version must be 1"},
 		{"bad_not_yaml.yaml", 1, ""},
+		{"bad_cross_border_no_pia.yaml", 4, "needs its impact assessment"},
+		{"bad_location.yaml", 11, "ISO 3166 country code"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
