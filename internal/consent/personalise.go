@@ -20,7 +20,7 @@ import (
 type Personalisation struct {
 	Enabled   bool      `json:"enabled"`
 	Fields    []string  `json:"fields"`
-	UpdatedAt time.Time `json:"updated_at,omitempty"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // PersonalisationFields are the PI types recommendations may use, each a

@@ -2,7 +2,9 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +21,7 @@ import (
 	"gigvault/internal/httpapi"
 	"gigvault/internal/identity"
 	"gigvault/internal/policy"
+	"gigvault/internal/policydoc"
 	"gigvault/internal/sms"
 	"gigvault/internal/testenv"
 	"gigvault/internal/vault"
@@ -126,6 +129,13 @@ type fixture struct {
 	apprSec   string   // for the security administrator to decide
 	apprOwn   string   // filed by the data operator principal
 	revoked   []string // tokens ended by log-out
+
+	eventA     string       // worker A's agreement to the policy on registering
+	jobA       string       // the employer's job worker A applies to
+	appA       string       // worker A's application, made by the matrix
+	appShown   string       // worker C's application the employer reads
+	appDecided string       // worker C's application the employer accepts
+	applicant  apitest.User // worker C
 }
 
 // matrix is the specification. f may be empty when only the rows' method,
@@ -355,6 +365,296 @@ func matrix(f *fixture) []row {
 				}
 			}},
 
+		// The public documents (issue 4): everyone, signed in or not.
+		{method: "GET", pattern: "/public/privacy-policy", allow: everyone, req: fixed("/public/privacy-policy", nil), check: isHTML},
+		{method: "GET", pattern: "/public/privacy-policy.json", allow: everyone, req: fixed("/public/privacy-policy.json", nil), check: isJSON},
+		{method: "GET", pattern: "/public/privacy-policy/{version}", allow: everyone, req: fixed("/public/privacy-policy/1", nil), check: isHTML,
+			done: func(t *testing.T) {
+				r := f.e.Do("GET", "/public/privacy-policy/1.json", "", nil)
+				isJSON(t, nil, r)
+				if r := f.e.Do("GET", "/public/privacy-policy/none", "", nil); r.Status != http.StatusNotFound {
+					t.Errorf("an unknown version: %d %s", r.Status, short(r.Body))
+				}
+			}},
+		{method: "GET", pattern: "/public/children-policy", allow: everyone, req: fixed("/public/children-policy", nil), check: isHTML},
+		{method: "GET", pattern: "/public/children-policy.json", allow: everyone, req: fixed("/public/children-policy.json", nil), check: isJSON},
+		{method: "GET", pattern: "/public/pi-collected", allow: everyone, req: fixed("/public/pi-collected", nil), check: isHTML},
+		{method: "GET", pattern: "/public/pi-collected.json", allow: everyone, req: fixed("/public/pi-collected.json", nil), check: isJSON},
+		{method: "GET", pattern: "/public/third-party-sharing", allow: everyone, req: fixed("/public/third-party-sharing", nil), check: isHTML},
+		{method: "GET", pattern: "/public/third-party-sharing.json", allow: everyone, req: fixed("/public/third-party-sharing.json", nil), check: isJSON},
+		{method: "GET", pattern: "/public/receipt-keys", allow: everyone, req: fixed("/public/receipt-keys", nil),
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				var out struct{ Keys []httpapi.ReceiptKey }
+				r.Decode(t, &out)
+				if len(out.Keys) != 1 || out.Keys[0].ID == "" || out.Keys[0].Public == "" {
+					t.Errorf("receipt keys: %s", short(r.Body))
+				}
+			}},
+		{method: "GET", pattern: "/v1/consent/notices/{scope}", allow: everyone, req: fixed("/v1/consent/notices/"+scopeMarketing, nil),
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if n := decodeNotice(t, r); n.Scope != scopeMarketing || n.Digest == "" || n.PolicyVersion == "" {
+					t.Errorf("notice: %s", short(r.Body))
+				}
+			}},
+
+		// The basic function: workers keep a profile and a résumé, search
+		// and apply; employers post jobs and see the applications to them.
+		{method: "PUT", pattern: "/v1/me/profile", allow: []string{worker},
+			req: fixed("/v1/me/profile", map[string]any{"city": "福州", "job_intent": "外卖配送"})},
+		{method: "PUT", pattern: "/v1/me/resume", allow: []string{worker},
+			req: fixed("/v1/me/resume", map[string]any{"text": "两年外卖配送经验，熟悉福州城区路线。", "skills": []string{"电动车驾驶"},
+				"expected_pay_fen": 2500, "visibility": "private"})},
+		{method: "GET", pattern: "/v1/me/resume", allow: []string{worker}, req: fixed("/v1/me/resume", nil),
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.Contains(string(r.Body), "熟悉福州城区路线") {
+					t.Errorf("the résumé written above is not shown: %s", short(r.Body))
+				}
+			}},
+		{method: "POST", pattern: "/v1/employer/jobs", allow: []string{employer}, req: fixed("/v1/employer/jobs", jobBody("仓库理货员")),
+			want: func(*principal) int { return http.StatusCreated }},
+		{method: "GET", pattern: "/v1/employer/jobs", allow: []string{employer}, req: fixed("/v1/employer/jobs", nil),
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.Contains(string(r.Body), f.jobA) {
+					t.Errorf("the organisation's jobs lack its posting: %s", short(r.Body))
+				}
+			}},
+		{method: "GET", pattern: "/v1/jobs", allow: users, req: fixed("/v1/jobs?category=delivery&limit=50", nil),
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.Contains(string(r.Body), f.jobA) {
+					t.Errorf("the search lacks the open job: %s", short(r.Body))
+				}
+			}},
+		{method: "GET", pattern: "/v1/jobs/recommended", allow: []string{worker}, req: fixed("/v1/jobs/recommended", nil),
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.Contains(string(r.Body), `"personalised":false`) {
+					t.Errorf("recommendations without personalisation switched on: %s", short(r.Body))
+				}
+			}},
+		{method: "GET", pattern: "/v1/jobs/{id}", allow: users,
+			req: func(*testing.T, *principal) (string, any) { return "/v1/jobs/" + f.jobA, nil },
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.Contains(string(r.Body), `"apply_notice"`) || !strings.Contains(string(r.Body), "recipient:"+f.by[employer].u.OrgID) {
+					t.Errorf("the job lacks the notice shown before applying: %s", short(r.Body))
+				}
+			}},
+		{method: "POST", pattern: "/v1/jobs/{id}/apply", allow: []string{worker},
+			req: func(t *testing.T, p *principal) (string, any) {
+				return "/v1/jobs/" + f.jobA + "/apply", f.applyBody(t, p, f.jobA)
+			},
+			want: func(*principal) int { return http.StatusCreated },
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				var out struct {
+					Application struct{ ID, Status string }
+					Receipt     struct{ Sig string }
+				}
+				r.Decode(t, &out)
+				if out.Application.Status != "applied" || out.Receipt.Sig == "" {
+					t.Errorf("application: %s", short(r.Body))
+				}
+				f.appA = out.Application.ID
+			}},
+		{method: "GET", pattern: "/v1/me/applications", allow: []string{worker}, req: fixed("/v1/me/applications", nil),
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if f.appA == "" || !strings.Contains(string(r.Body), f.appA) || strings.Contains(string(r.Body), f.appShown) {
+					t.Errorf("worker A's applications are not theirs alone: %s", short(r.Body))
+				}
+			}},
+		{method: "GET", pattern: "/v1/employer/applications", allow: []string{employer}, req: fixed("/v1/employer/applications", nil),
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.Contains(string(r.Body), f.appShown) || !strings.Contains(string(r.Body), f.appA) {
+					t.Errorf("the organisation's applications: %s", short(r.Body))
+				}
+			}},
+		{method: "GET", pattern: "/v1/employer/applications/{id}", allow: []string{employer},
+			req: func(*testing.T, *principal) (string, any) { return "/v1/employer/applications/" + f.appShown, nil },
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				body := string(r.Body)
+				if !strings.Contains(body, f.appShown) || !strings.Contains(body, `"resume_text"`) || strings.Contains(body, `"masked":false`) ||
+					strings.Contains(body, f.applicant.Mobile) {
+					t.Errorf("the application's résumé is not shown masked: %s", short(r.Body))
+				}
+			}},
+		{method: "POST", pattern: "/v1/employer/applications/{id}/decision", allow: []string{employer},
+			req: func(*testing.T, *principal) (string, any) {
+				return "/v1/employer/applications/" + f.appDecided + "/decision", map[string]any{"status": "accepted"}
+			},
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.Contains(string(r.Body), `"status":"accepted"`) {
+					t.Errorf("decision not recorded: %s", short(r.Body))
+				}
+			}},
+		{method: "POST", pattern: "/v1/me/applications/{id}/withdraw", allow: []string{worker},
+			req: func(*testing.T, *principal) (string, any) { return "/v1/me/applications/" + f.appA + "/withdraw", nil },
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.Contains(string(r.Body), `"status":"withdrawn"`) {
+					t.Errorf("withdrawal not recorded: %s", short(r.Body))
+				}
+			},
+			done: func(t *testing.T) {
+				// Nor does worker A withdraw someone else's application.
+				r := f.e.Do("POST", "/v1/me/applications/"+f.appShown+"/withdraw", f.by[worker].u.Token, nil)
+				if r.Status != http.StatusForbidden && r.Status != http.StatusNotFound {
+					t.Errorf("worker A withdraws worker C's application: %d %s", r.Status, short(r.Body))
+				}
+				r = f.e.Do("GET", "/v1/employer/applications/"+f.appShown, f.by[employer].u.Token, nil)
+				if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"status":"applied"`) {
+					t.Errorf("worker C's application after worker A's attempt: %d %s", r.Status, short(r.Body))
+				}
+			}},
+
+		// Consent and transparency: one's own consents, receipts, sharing
+		// record and personalisation — workers and employer members.
+		{method: "GET", pattern: "/v1/me/consents", allow: users, req: fixed("/v1/me/consents", nil),
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.Contains(string(r.Body), `"scope":"policy"`) {
+					t.Errorf("the consents lack the agreement to the policy: %s", short(r.Body))
+				}
+			}},
+		{method: "POST", pattern: "/v1/me/consents", allow: users,
+			req: func(t *testing.T, _ *principal) (string, any) {
+				return "/v1/me/consents", f.consentBody(t, scopeMarketing, "agree")
+			},
+			want: func(*principal) int { return http.StatusCreated },
+			check: func(t *testing.T, p *principal, r apitest.Response) {
+				var out struct {
+					Event   struct{ Subject, Scope, Event string }
+					Receipt struct{ Sig string }
+				}
+				r.Decode(t, &out)
+				if out.Event.Subject != p.u.SubjectID || out.Event.Scope != scopeMarketing || out.Event.Event != "agree" || out.Receipt.Sig == "" {
+					t.Errorf("consent act: %s", short(r.Body))
+				}
+			}},
+		{method: "POST", pattern: "/v1/me/consents/prompt", allow: users,
+			req: fixed("/v1/me/consents/prompt", map[string]any{"scope": scopeSurvey}),
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if n := decodeNotice(t, r); n.Scope != scopeSurvey || n.Digest == "" {
+					t.Errorf("prompt: %s", short(r.Body))
+				}
+			}},
+		{method: "POST", pattern: "/v1/me/consents/withdraw", allow: users,
+			req: fixed("/v1/me/consents/withdraw", map[string]any{"scope": scopeMarketing}),
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.Contains(string(r.Body), `"event":"withdraw"`) || !strings.Contains(string(r.Body), `"prompt_allowed_at"`) {
+					t.Errorf("withdrawal: %s", short(r.Body))
+				}
+			}},
+		{method: "GET", pattern: "/v1/me/consents/events", allow: users, req: fixed("/v1/me/consents/events", nil),
+			check: func(t *testing.T, p *principal, r apitest.Response) {
+				if evs := eventIDs(t, r); len(evs) < 3 || (p.name == worker) != slices.Contains(evs, f.eventA) {
+					t.Errorf("%s's consent events: %s", p.name, short(r.Body))
+				}
+			}},
+		{method: "GET", pattern: "/v1/me/consents/events/{id}/receipt", allow: users,
+			req: func(t *testing.T, p *principal) (string, any) {
+				id := f.eventA
+				if p.kind == "employer" {
+					id = eventIDs(t, f.e.Do("GET", "/v1/me/consents/events", p.u.Token, nil))[0]
+				}
+				return "/v1/me/consents/events/" + id + "/receipt", nil
+			},
+			check: func(t *testing.T, p *principal, r apitest.Response) {
+				if !strings.Contains(r.Header.Get("Content-Disposition"), "attachment") || !strings.Contains(string(r.Body), p.u.SubjectID) ||
+					!strings.Contains(string(r.Body), `"sig":`) {
+					t.Errorf("receipt: %s %s", r.Header, short(r.Body))
+				}
+			},
+			done: func(t *testing.T) {
+				// Someone else's event is indistinguishable from a missing one.
+				r := f.e.Do("GET", "/v1/me/consents/events/"+f.eventA+"/receipt", f.by[employer].u.Token, nil)
+				if r.Status != http.StatusNotFound || r.Code() != "not_found" {
+					t.Errorf("the employer fetches worker A's receipt: %d %s", r.Status, short(r.Body))
+				}
+			}},
+		{method: "GET", pattern: "/v1/me/sharing", allow: users, req: fixed("/v1/me/sharing", nil),
+			check: func(t *testing.T, p *principal, r apitest.Response) {
+				if got := strings.Contains(string(r.Body), f.by[employer].u.OrgID); got != (p.name == worker) {
+					t.Errorf("%s's sharing record names the employer: %v: %s", p.name, got, short(r.Body))
+				}
+			}},
+		{method: "GET", pattern: "/v1/me/personalisation", allow: users, req: fixed("/v1/me/personalisation", nil),
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.Contains(string(r.Body), `"enabled":false`) || !strings.Contains(string(r.Body), `"available_fields"`) {
+					t.Errorf("personalisation is not off by default: %s", short(r.Body))
+				}
+			}},
+		{method: "PUT", pattern: "/v1/me/personalisation", allow: users,
+			req: fixed("/v1/me/personalisation", map[string]any{"enabled": false, "fields": []string{"city"}}),
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.Contains(string(r.Body), `"offer_delete"`) {
+					t.Errorf("switching personalisation off offers no deletion: %s", short(r.Body))
+				}
+			}},
+		{method: "DELETE", pattern: "/v1/me/personalisation/profile", allow: users, req: fixed("/v1/me/personalisation/profile", nil),
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.Contains(string(r.Body), `"deleted_values"`) {
+					t.Errorf("profile deletion: %s", short(r.Body))
+				}
+			}},
+
+		// The privacy policy's versions: staff read them; the DPO drafts
+		// and publishes.
+		{method: "GET", pattern: "/v1/staff/policies", allow: allStaff, req: fixed("/v1/staff/policies", nil),
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.Contains(string(r.Body), `"version":"1"`) {
+					t.Errorf("the versions lack the first one: %s", short(r.Body))
+				}
+			}},
+		{method: "POST", pattern: "/v1/staff/policies", allow: []string{dpo},
+			req: func(*testing.T, *principal) (string, any) {
+				return "/v1/staff/policies", map[string]any{"version": "authz-draft", "effective_at": f.e.Clock.Now().AddDate(0, 1, 0).Format(time.RFC3339),
+					"summary_zh": "补充第三方共享清单", "summary": "Adds to the third-party sharing list", "material": false}
+			},
+			want: func(*principal) int { return http.StatusCreated },
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.Contains(string(r.Body), `"status":"draft"`) {
+					t.Errorf("draft: %s", short(r.Body))
+				}
+			},
+			done: func(t *testing.T) {
+				// A draft is not public.
+				if r := f.e.Do("GET", "/public/privacy-policy/authz-draft", "", nil); r.Status != http.StatusNotFound {
+					t.Errorf("the draft is public: %d %s", r.Status, short(r.Body))
+				}
+			}},
+		{method: "POST", pattern: "/v1/staff/policies/{version}/publish", allow: []string{dpo},
+			before: func(t *testing.T) {
+				// A draft to publish: not a material change, so the
+				// consents given so far still count afterwards.
+				if _, err := f.e.Core.Policies.CreateDraft(context.Background(), "test:setup", policydoc.Meta{Version: "authz-publish",
+					EffectiveAt: f.e.Clock.Now(), SummaryZh: "措辞修订", SummaryEn: "Wording", Material: false}); err != nil {
+					t.Fatalf("draft: %v", err)
+				}
+			},
+			req: fixed("/v1/staff/policies/authz-publish/publish", nil),
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.Contains(string(r.Body), `"status":"published"`) {
+					t.Errorf("publication: %s", short(r.Body))
+				}
+			},
+			done: func(t *testing.T) {
+				if r := f.e.Do("GET", "/public/privacy-policy/authz-publish", "", nil); r.Status != http.StatusOK {
+					t.Errorf("the published version: %d %s", r.Status, short(r.Body))
+				}
+				r := f.e.Do("GET", "/v1/me/consents", f.by[worker].u.Token, nil)
+				if !strings.Contains(string(r.Body), `"policy_version":"authz-publish"`) || strings.Contains(string(r.Body), `"current":false`) {
+					t.Errorf("consents after a change that is not material: %s", short(r.Body))
+				}
+			}},
+		{method: "GET", pattern: "/v1/staff/sharing", allow: []string{auditAdmin, dpo},
+			req: func(*testing.T, *principal) (string, any) {
+				return "/v1/staff/sharing?recipient=" + url.QueryEscape(f.by[employer].u.OrgID), nil
+			},
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				var out struct {
+					Provisions []struct{ Recipient, Purpose string }
+				}
+				r.Decode(t, &out)
+				if len(out.Provisions) < 3 || out.Provisions[0].Recipient != f.by[employer].u.OrgID || out.Provisions[0].Purpose != "resume_sharing" {
+					t.Errorf("the ledger rows of the employer: %s", short(r.Body))
+				}
+			}},
+
 		// Log-out last: it ends every principal's session, which is then
 		// started again.
 		{method: "POST", pattern: "/v1/auth/logout", allow: signedIn, req: fixed("/v1/auth/logout", nil),
@@ -372,6 +672,119 @@ func fixed(path string, body any) func(*testing.T, *principal) (string, any) {
 }
 
 func newPassword(name string) string { return "harbor-velvet-quartz-" + name + "-lantern" }
+
+// Consent scopes the matrix acts on: extended functions, each agreed to
+// (or asked about) on its own.
+const (
+	scopeMarketing = "function:marketing"
+	scopeSurvey    = "function:survey"
+)
+
+func isHTML(t *testing.T, _ *principal, r apitest.Response) {
+	t.Helper()
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") || !strings.Contains(string(r.Body), "<html") {
+		t.Errorf("not an HTML page: %s %s", ct, short(r.Body))
+	}
+}
+
+func isJSON(t *testing.T, _ *principal, r apitest.Response) {
+	t.Helper()
+	var v map[string]any
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") || json.Unmarshal(r.Body, &v) != nil || len(v) == 0 {
+		t.Errorf("not a JSON document: %s %s", ct, short(r.Body))
+	}
+}
+
+type notice struct {
+	Scope         string `json:"scope"`
+	PolicyVersion string `json:"policy_version"`
+	Digest        string `json:"notice_digest"`
+}
+
+func decodeNotice(t *testing.T, r apitest.Response) notice {
+	t.Helper()
+	var n notice
+	r.Decode(t, &n)
+	return n
+}
+
+// eventIDs are the IDs of a GET /v1/me/consents/events answer.
+func eventIDs(t *testing.T, r apitest.Response) []string {
+	t.Helper()
+	var out struct{ Events []struct{ ID string } }
+	r.Decode(t, &out)
+	ids := make([]string, 0, len(out.Events))
+	for _, ev := range out.Events {
+		ids = append(ids, ev.ID)
+	}
+	if len(ids) == 0 {
+		t.Fatalf("no consent events: %d %s", r.Status, short(r.Body))
+	}
+	return ids
+}
+
+func jobBody(title string) map[string]any {
+	return map[string]any{"title": title, "description": "负责福州城区餐饮外卖配送，按单结算。", "city": "福州",
+		"category": "delivery", "pay_fen": 2500, "pay_unit": "hour"}
+}
+
+// consentBody is an explicit consent act on scope with the evidence of
+// the notice shown: its policy version and digest.
+func (f *fixture) consentBody(t *testing.T, scope, event string) map[string]any {
+	t.Helper()
+	n := decodeNotice(t, f.e.Do("GET", "/v1/consent/notices/"+scope, "", nil))
+	return map[string]any{"scope": scope, "event": event, "explicit": true, "policy_version": n.PolicyVersion,
+		"notice_digest": n.Digest, "channel": "app", "language": "zh-CN"}
+}
+
+// applyBody is an application to job with the evidence of the notice the
+// job shows before applying; people who may not see the job send it
+// without.
+func (f *fixture) applyBody(t *testing.T, p *principal, job string) map[string]any {
+	t.Helper()
+	body := map[string]any{"explicit": true, "channel": "app"}
+	if p.kind != "worker" {
+		return body
+	}
+	r := f.e.Do("GET", "/v1/jobs/"+job, p.u.Token, nil)
+	var out struct {
+		Notice notice `json:"apply_notice"`
+	}
+	r.Decode(t, &out)
+	if r.Status != http.StatusOK || out.Notice.Digest == "" {
+		t.Fatalf("job %s: %d %s", job, r.Status, short(r.Body))
+	}
+	body["policy_version"], body["notice_digest"] = out.Notice.PolicyVersion, out.Notice.Digest
+	return body
+}
+
+// postJob posts a job as the employer and returns its ID.
+func (f *fixture) postJob(t *testing.T, title string) string {
+	t.Helper()
+	r := f.e.Do("POST", "/v1/employer/jobs", f.by[employer].u.Token, jobBody(title))
+	var out struct{ Job struct{ ID string } }
+	r.Decode(t, &out)
+	if r.Status != http.StatusCreated || out.Job.ID == "" {
+		t.Fatalf("post job: %d %s", r.Status, short(r.Body))
+	}
+	return out.Job.ID
+}
+
+// applies has c write a résumé (once) and apply to job, and returns the
+// application's ID.
+func (f *fixture) applies(t *testing.T, c *principal, job string) string {
+	t.Helper()
+	if r := f.e.Do("PUT", "/v1/me/resume", c.u.Token, map[string]any{"text": "一年超市理货经验，可周末全天上岗。"}); r.Status != http.StatusOK {
+		t.Fatalf("résumé: %d %s", r.Status, short(r.Body))
+	}
+	r := f.e.Do("POST", "/v1/jobs/"+job+"/apply", c.u.Token, f.applyBody(t, c, job))
+	var out struct{ Application struct{ ID string } }
+	r.Decode(t, &out)
+	if r.Status != http.StatusCreated || out.Application.ID == "" {
+		t.Fatalf("apply: %d %s", r.Status, short(r.Body))
+	}
+	return out.Application.ID
+}
 
 // allowedBy evaluates a registered access string for a principal.
 func allowedBy(access string, p principalSpec) (bool, error) {
@@ -502,6 +915,8 @@ func newFixture(t *testing.T, e *apitest.Env) *fixture {
 	f.bSession = sessionID(t, e, f.b.Token)
 	users := map[string]apitest.User{worker: e.Worker(), employer: e.Employer("福州海峡人力资源有限公司", uscc(t, "91350100M000100Y4"))}
 	f.aSpare = sessionID(t, e, e.WorkerWith(users[worker].Mobile).Token)
+	f.applicant = e.Worker()
+	applicant := &principal{principalSpec: principalSpec{name: "worker C", kind: "worker"}, u: f.applicant}
 	for _, spec := range principalSpecs {
 		p := &principal{principalSpec: spec}
 		switch spec.kind {
@@ -516,6 +931,13 @@ func newFixture(t *testing.T, e *apitest.Env) *fixture {
 		f.ps = append(f.ps, p)
 		f.by[spec.name] = p
 	}
+	// The platform: the employer's jobs, and worker C's applications for
+	// the employer to read and decide.
+	f.eventA = eventIDs(t, e.Do("GET", "/v1/me/consents/events", f.by[worker].u.Token, nil))[0]
+	f.jobA = f.postJob(t, "外卖配送员")
+	f.appShown = f.applies(t, applicant, f.postJob(t, "超市理货员"))
+	f.appDecided = f.applies(t, applicant, f.postJob(t, "促销员"))
+
 	requester := e.Staff(policy.DataOperator)
 	f.secAdmin2 = e.Staff(policy.SecurityAdmin)
 
@@ -825,8 +1247,18 @@ func (f *fixture) idor(t *testing.T) {
 		if me.Account.ID != a.u.AccountID || me.Account.Kind != "worker" {
 			t.Errorf("me.account = %+v, want worker A %s", me.Account, a.u.AccountID)
 		}
-		if len(me.Values) != 1 || me.Values[0].Field != "mobile" || me.Values[0].Value != a.u.Mobile || me.Values[0].Masked {
-			t.Errorf("me.values = %+v, want worker A's own number only", me.Values)
+		// Worker A's number and what the matrix had them write, whole.
+		want := map[string]string{"mobile": a.u.Mobile, "city": "福州", "job_intent": "外卖配送",
+			"resume_text": "两年外卖配送经验，熟悉福州城区路线。", "skills": "电动车驾驶", "expected_pay": "2500"}
+		got := map[string]string{}
+		for _, v := range me.Values {
+			if _, dup := got[v.Field]; dup || v.Masked {
+				t.Errorf("me.values: %s repeated or masked", v.Field)
+			}
+			got[v.Field] = v.Value
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("me.values = %+v, want worker A's own values only: %v", me.Values, want)
 		}
 		r = f.call(t, a, "GET", "/v1/sessions", nil, false)
 		var ss struct{ Sessions []identity.SessionInfo }

@@ -30,17 +30,17 @@ var dpo = rule{roles: []policy.Role{policy.DPO}}
 // routesConsent registers the public documents, consent, personalisation
 // and privacy-policy management (issue 4).
 func (s *Server) routesConsent() {
-	s.add("GET", "/public/privacy-policy", true, s.publicPolicy(false, false))
-	s.add("GET", "/public/privacy-policy.json", true, s.publicPolicy(false, true))
-	s.add("GET", "/public/privacy-policy/{version}", true, s.publicPolicy(false, false))
-	s.add("GET", "/public/children-policy", true, s.publicPolicy(true, false))
-	s.add("GET", "/public/children-policy.json", true, s.publicPolicy(true, true))
-	s.add("GET", "/public/pi-collected", true, s.publicList("collected", false))
-	s.add("GET", "/public/pi-collected.json", true, s.publicList("collected", true))
-	s.add("GET", "/public/third-party-sharing", true, s.publicList("sharing", false))
-	s.add("GET", "/public/third-party-sharing.json", true, s.publicList("sharing", true))
-	s.add("GET", "/public/receipt-keys", true, s.receiptKeys)
-	s.add("GET", "/v1/consent/notices/{scope}", true, s.consentNotice)
+	s.public("GET", "/public/privacy-policy", s.publicPolicy(false, false))
+	s.public("GET", "/public/privacy-policy.json", s.publicPolicy(false, true))
+	s.public("GET", "/public/privacy-policy/{version}", s.publicPolicy(false, false))
+	s.public("GET", "/public/children-policy", s.publicPolicy(true, false))
+	s.public("GET", "/public/children-policy.json", s.publicPolicy(true, true))
+	s.public("GET", "/public/pi-collected", s.publicList("collected", false))
+	s.public("GET", "/public/pi-collected.json", s.publicList("collected", true))
+	s.public("GET", "/public/third-party-sharing", s.publicList("sharing", false))
+	s.public("GET", "/public/third-party-sharing.json", s.publicList("sharing", true))
+	s.public("GET", "/public/receipt-keys", s.receiptKeys)
+	s.public("GET", "/v1/consent/notices/{scope}", s.consentNotice)
 
 	s.authed("GET", "/v1/me/consents", users, s.myConsents)
 	s.authed("POST", "/v1/me/consents", users, s.consentAct)
@@ -57,6 +57,18 @@ func (s *Server) routesConsent() {
 	s.authed("POST", "/v1/staff/policies", dpo, s.draftPolicy)
 	s.authed("POST", "/v1/staff/policies/{version}/publish", dpo, s.publishPolicy)
 	s.authed("GET", "/v1/staff/sharing", rule{roles: []policy.Role{policy.DPO, policy.AuditAdmin}}, s.sharingByRecipient)
+}
+
+// public registers a route anyone may call, limited per client IP like
+// every request without a session.
+func (s *Server) public(method, pattern string, h http.HandlerFunc) {
+	s.add(method, pattern, true, func(w http.ResponseWriter, r *http.Request) {
+		if ok, wait := s.lim.ip.Allow(limitKey(s.clientIP(r))); !ok {
+			WriteError(w, r, errRate.After(wait))
+			return
+		}
+		h(w, r)
+	})
 }
 
 func (s *Server) consentReady(w http.ResponseWriter, r *http.Request) bool {
@@ -451,15 +463,22 @@ func (s *Server) setPersonalisation(w http.ResponseWriter, r *http.Request, p *a
 	if !s.consentReady(w, r) {
 		return
 	}
-	var in consent.Personalisation
+	var in struct {
+		Enabled *bool    `json:"enabled"`
+		Fields  []string `json:"fields"`
+	}
 	if err := decode(r, &in); err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if in.Enabled == nil {
+		s.fail(w, r, errs.New(errs.Invalid, "enabled", "请说明开启或关闭个性化推荐", "say whether personalised recommendations are on"))
 		return
 	}
 	var out consent.Personalisation
 	err := s.deps.DB.InTx(r.Context(), func(tx *store.Tx) error {
 		var err error
-		out, err = s.deps.Consent.Store().SetPersonalisation(r.Context(), tx, p.SubjectID, in)
+		out, err = s.deps.Consent.Store().SetPersonalisation(r.Context(), tx, p.SubjectID, consent.Personalisation{Enabled: *in.Enabled, Fields: in.Fields})
 		return err
 	})
 	if err != nil {
@@ -516,6 +535,12 @@ func (s *Server) draftPolicy(w http.ResponseWriter, r *http.Request, p *access.P
 	}
 	v, err := s.deps.Policies.CreateDraft(r.Context(), p.ActorID(), policydoc.Meta{Version: in.Version, EffectiveAt: in.EffectiveAt,
 		SummaryZh: in.SummaryZh, SummaryEn: in.Summary, Material: *in.Material})
+	if e := errs.As(err); err != nil && e.Field == "summary_en" {
+		// The request names the English summary "summary".
+		c := *e
+		c.Field = "summary"
+		err = &c
+	}
 	if err == nil {
 		err = s.auditChange(r, p, "policy.draft", map[string]string{"version": v.Version})
 	}

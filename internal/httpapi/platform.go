@@ -18,7 +18,10 @@ import (
 	"gigvault/internal/vault"
 )
 
-var workers = rule{kinds: []string{"worker"}}
+var (
+	workers          = rule{kinds: []string{"worker"}}
+	errNoApplication = errs.New(errs.NotFound, "id", "没有该报名记录", "no such application")
+)
 
 // routesPlatform registers the basic function — profile, résumé, job
 // search, applications — and the employer side of it. Nothing here asks for
@@ -380,7 +383,13 @@ func (s *Server) withdrawApplication(w http.ResponseWriter, r *http.Request, p *
 	if !s.platformReady(w, r) {
 		return
 	}
-	a, err := s.deps.Jobs.SetStatus(r.Context(), r.PathValue("id"), "withdrawn", "", p.SubjectID)
+	a, err := s.deps.Jobs.Application(r.Context(), r.PathValue("id"))
+	if err == nil && a.SubjectID != p.SubjectID {
+		err = errNoApplication // someone else's is not even said to exist
+	}
+	if err == nil {
+		a, err = s.deps.Jobs.SetStatus(r.Context(), a.ID, "withdrawn", "", p.SubjectID)
+	}
 	s.reply(w, r, http.StatusOK, map[string]any{"application": a}, err)
 }
 
@@ -430,7 +439,7 @@ func (s *Server) orgApplication(w http.ResponseWriter, r *http.Request, p *acces
 	ctx := r.Context()
 	a, err := s.deps.Jobs.Application(ctx, r.PathValue("id"))
 	if err == nil && a.OrgID != p.OrgID {
-		err = errs.New(errs.NotFound, "id", "没有该报名记录", "no such application")
+		err = errNoApplication
 	}
 	if err == nil && a.Status == "withdrawn" {
 		err = errs.New(errs.Forbidden, "id", "求职者已撤回报名", "the applicant withdrew this application").With("application_withdrawn", nil, "")
@@ -458,7 +467,13 @@ func (s *Server) decideApplication(w http.ResponseWriter, r *http.Request, p *ac
 		s.fail(w, r, err)
 		return
 	}
-	a, err := s.deps.Jobs.SetStatus(r.Context(), r.PathValue("id"), in.Status, p.OrgID, "")
+	a, err := s.deps.Jobs.Application(r.Context(), r.PathValue("id"))
+	if err == nil && a.OrgID != p.OrgID {
+		err = errNoApplication
+	}
+	if err == nil {
+		a, err = s.deps.Jobs.SetStatus(r.Context(), a.ID, in.Status, p.OrgID, "")
+	}
 	s.reply(w, r, http.StatusOK, map[string]any{"application": a}, err)
 }
 
