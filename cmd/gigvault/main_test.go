@@ -23,11 +23,11 @@ import (
 
 	"gigvault/internal/app"
 	"gigvault/internal/catalog"
+	"gigvault/internal/demo"
 	"gigvault/internal/functions"
 	"gigvault/internal/policydoc"
-	"gigvault/internal/thirdparty"
-	"gigvault/internal/demo"
 	"gigvault/internal/testenv"
+	"gigvault/internal/thirdparty"
 	"gigvault/internal/vault"
 )
 

@@ -18,17 +18,17 @@ import (
 	"gigvault/internal/catalog"
 	"gigvault/internal/clock"
 	"gigvault/internal/consent"
+	"gigvault/internal/cryptox"
 	"gigvault/internal/functions"
+	"gigvault/internal/identity"
 	"gigvault/internal/jobs"
+	"gigvault/internal/keys"
 	"gigvault/internal/policydoc"
 	"gigvault/internal/receipt"
 	"gigvault/internal/sharing"
-	"gigvault/internal/thirdparty"
-	"gigvault/internal/cryptox"
-	"gigvault/internal/identity"
-	"gigvault/internal/keys"
 	"gigvault/internal/sms"
 	"gigvault/internal/store"
+	"gigvault/internal/thirdparty"
 	"gigvault/internal/vault"
 )
 
@@ -49,8 +49,8 @@ type Config struct {
 	CheckpointEvery    int64
 	CheckpointInterval time.Duration
 
-	Identity    identity.Config
-	Access      access.Config
+	Identity identity.Config
+	Access   access.Config
 	// Consent: how long another node's consent change may go unseen
 	// (default 2 s; negative disables the cache).
 	ConsentCacheTTL time.Duration
@@ -62,7 +62,7 @@ type Config struct {
 	// receipts (default https://gigvault.example).
 	PublicURL string
 	// Controller is named on consent receipts (default DefaultController).
-	Controller *receipt.Controller
+	Controller  *receipt.Controller
 	ApprovalTTL time.Duration
 	// SMS sends one-time codes. Nil: the console gateway in dev; in
 	// production SMS log-in answers "unavailable" until one is configured.
@@ -87,8 +87,8 @@ type Core struct {
 	Audit   *audit.Log
 	Vault   *vault.Vault
 	// Issuer mints reveal capabilities; only the decision point (Guard) holds it.
-	Issuer    *vault.Issuer
-	Consent   *consent.Store
+	Issuer  *vault.Issuer
+	Consent *consent.Store
 	// ConsentService records consent acts and signs receipts.
 	ConsentService *consent.Service
 	Functions      *functions.Registry
@@ -97,11 +97,11 @@ type Core struct {
 	Ledger         *sharing.Ledger
 	Jobs           *jobs.Store
 	Approvals      *approval.Store
-	Guard     *access.Guard
-	Identity  *identity.Service
-	SMS       sms.Gateway
-	Clock     clock.Clock
-	Log       *slog.Logger
+	Guard          *access.Guard
+	Identity       *identity.Service
+	SMS            sms.Gateway
+	Clock          clock.Clock
+	Log            *slog.Logger
 }
 
 // ErrConsoleSMSInProduction: the development SMS gateway shows codes in the log.

@@ -36,7 +36,9 @@ type policies struct {
 	db  *store.DB
 }
 
-func (p policies) MaterialFloor(ctx context.Context) (int64, string, error) { return p.st.MaterialFloor(ctx) }
+func (p policies) MaterialFloor(ctx context.Context) (int64, string, error) {
+	return p.st.MaterialFloor(ctx)
+}
 
 func (p policies) Current(ctx context.Context) (string, int64, error) {
 	v, err := p.st.Current(ctx)

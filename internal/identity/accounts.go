@@ -139,11 +139,11 @@ type SMSLogin struct {
 	// Registration only: the privacy policy must be agreed to explicitly;
 	// nothing beyond the number is asked of a worker (CAT-2, GIG-1).
 	AgreePolicy   bool
-	PolicyVersion string // the version shown; "" means the current one
-	Channel       string // app | web | mini_program | api
-	ClientIP      string // pseudonymised into the consent evidence
-	RegisterAs    Kind   // worker (default) or employer
-	Organisation *Organisation // employer registration
+	PolicyVersion string        // the version shown; "" means the current one
+	Channel       string        // app | web | mini_program | api
+	ClientIP      string        // pseudonymised into the consent evidence
+	RegisterAs    Kind          // worker (default) or employer
+	Organisation  *Organisation // employer registration
 }
 
 // LoginResult is a new session.

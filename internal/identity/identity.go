@@ -70,8 +70,8 @@ type Config struct {
 
 	StaffIdleDisable time.Duration // staff accounts unused this long are disabled (90 days, ACC-4)
 
-	TOTPIssuer    string // shown in authenticator apps ("gigvault")
-	Password      credential.Params
+	TOTPIssuer string // shown in authenticator apps ("gigvault")
+	Password   credential.Params
 }
 
 // Defaults fills in zero values.
@@ -143,10 +143,10 @@ type PolicyAgreer interface {
 
 // Deps are the parts of the core identity uses.
 type Deps struct {
-	DB      *store.DB
-	Vault   *vault.Vault
-	Keys    *keys.Keyring
-	Audit   *audit.Log
+	DB    *store.DB
+	Vault *vault.Vault
+	Keys  *keys.Keyring
+	Audit *audit.Log
 	// Consent records a registrant's agreement to the privacy policy.
 	Consent PolicyAgreer
 	Guard   *access.Guard
