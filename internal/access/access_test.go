@@ -414,11 +414,11 @@ func TestBulkLimits(t *testing.T) {
 	forEachEngine(t, access.Config{BulkLimit: 2, BulkWindow: window}, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		op := staff("op-1", policy.DataOperator)
-		a := e.person("13912345671", "customer_service")
-		b := e.person("13912345672", "customer_service")
+		a := e.person("13912345671", "account_registration")
+		b := e.person("13912345672", "account_registration")
 		c := e.person("13912345673") // no consent
 		export := func(subjects ...string) access.BulkRequest {
-			return access.BulkRequest{Action: policy.Export, Subjects: subjects, Fields: []string{"mobile"}, Purpose: "customer_service", Reason: "audit"}
+			return access.BulkRequest{Action: policy.Export, Subjects: subjects, Fields: []string{"mobile"}, Purpose: "account_registration", Reason: "audit"}
 		}
 
 		// Five entries, two subjects: within the limit of two, no approval.
@@ -488,13 +488,13 @@ func TestBulkLimits(t *testing.T) {
 			field string
 		}{
 			{"no subjects", export(), "subjects"},
-			{"empty subjects", access.BulkRequest{Action: policy.Export, Subjects: []string{}, Fields: []string{"mobile"}, Purpose: "customer_service"}, "subjects"},
+			{"empty subjects", access.BulkRequest{Action: policy.Export, Subjects: []string{}, Fields: []string{"mobile"}, Purpose: "account_registration"}, "subjects"},
 			{"10001 subjects", export(many(10001)...), "subjects"},
-			{"no fields", access.BulkRequest{Action: policy.Export, Subjects: []string{a.subject}, Purpose: "customer_service"}, "fields"},
-			{"unknown field", access.BulkRequest{Action: policy.Export, Subjects: []string{a.subject}, Fields: []string{"no_such_field"}, Purpose: "customer_service"}, "fields"},
-			{"unknown action", access.BulkRequest{Action: policy.Read, Subjects: []string{a.subject}, Fields: []string{"mobile"}, Purpose: "customer_service"}, "action"},
-			{"bulk change of no field", access.BulkRequest{Action: policy.BulkModify, Subjects: []string{a.subject}, Purpose: "customer_service", Value: "x@example.com"}, "fields"},
-			{"bulk change of two fields", access.BulkRequest{Action: policy.BulkModify, Subjects: []string{a.subject}, Fields: []string{"email", "name"}, Purpose: "customer_service", Value: "x@example.com"}, "fields"},
+			{"no fields", access.BulkRequest{Action: policy.Export, Subjects: []string{a.subject}, Purpose: "account_registration"}, "fields"},
+			{"unknown field", access.BulkRequest{Action: policy.Export, Subjects: []string{a.subject}, Fields: []string{"no_such_field"}, Purpose: "account_registration"}, "fields"},
+			{"unknown action", access.BulkRequest{Action: policy.Read, Subjects: []string{a.subject}, Fields: []string{"mobile"}, Purpose: "account_registration"}, "action"},
+			{"bulk change of no field", access.BulkRequest{Action: policy.BulkModify, Subjects: []string{a.subject}, Purpose: "account_registration", Value: "x@example.com"}, "fields"},
+			{"bulk change of two fields", access.BulkRequest{Action: policy.BulkModify, Subjects: []string{a.subject}, Fields: []string{"email", "name"}, Purpose: "account_registration", Value: "x@example.com"}, "fields"},
 		}
 		for _, c := range bad {
 			_, err := e.g.Bulk(ctx, op, c.req)
@@ -514,11 +514,11 @@ func TestBulkModifyOneField(t *testing.T) {
 	forEachEngine(t, access.Config{}, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		op := staff("op-1", policy.DataOperator)
-		a := e.person("13912345671", "customer_service")
-		b := e.person("13912345672", "customer_service")
+		a := e.person("13912345671", "account_registration")
+		b := e.person("13912345672", "account_registration")
 		c := e.person("13912345673") // no consent: left alone
 		req := access.BulkRequest{Action: policy.BulkModify, Subjects: []string{a.subject, b.subject, c.subject, a.subject}, Fields: []string{"email"},
-			Purpose: "customer_service", Value: "new@example.com", Reason: "domain change"}
+			Purpose: "account_registration", Value: "new@example.com", Reason: "domain change"}
 		// Support may not change in bulk.
 		_, err := e.g.Bulk(ctx, staff("sup-1", policy.Support), req)
 		refused(t, err, errs.Forbidden, "", policy.ReasonNotPermitted, "bulk change by support")

@@ -75,20 +75,24 @@ type Source interface {
 // information exchange — that a registrant agrees to with the privacy
 // policy itself (CAT-2): using the platform needs nothing more.
 var BasicPurposes = []string{
-	"account_registration", "job_matching", "job_search", "resume_sharing",
-	"application_management", "customer_service", "rights_request",
+	"account_registration", "job_matching", "job_search", "resume_sharing", "application_management",
 }
 
 // Exceptions are the purposes that rest on a legal basis other than
 // consent (CON-13), each with the basis recorded when processing relies on
-// it: legal obligations, and the security of the service the subject uses.
+// it: legal obligations (answering a person's own rights requests is one),
+// the security of the service the subject uses, and serving the person's
+// own customer-service requests, which is necessary to perform the
+// contract with them.
 var Exceptions = map[string]string{
 	"legal_compliance":      "legal_obligation",
 	"security_risk_control": "service_security",
+	"rights_request":        "legal_obligation",
+	"customer_service":      "contract",
 }
 
 // LegalBasis lists the exception purposes.
-var LegalBasis = []string{"legal_compliance", "security_risk_control"}
+var LegalBasis = []string{"legal_compliance", "security_risk_control", "rights_request", "customer_service"}
 
 // Fixed is a Source with one answer per purpose, for tests.
 type Fixed map[string]policy.Consent

@@ -29,10 +29,18 @@ func TestDefaultRegistry(t *testing.T) {
 	if got := functions.BasicNecessary(cat); !slices.Equal(got, want) {
 		t.Fatalf("BasicNecessary = %v", got)
 	}
+	// Applying and managing one's applications is part of the basic
+	// function: a worker who refuses everything optional can still apply.
+	if b := r.Basic(); len(b) != 1 || !b[0].Serves("application_management") {
+		t.Fatalf("the basic function does not serve application_management: %+v", b)
+	}
+	if _, ok := r.Function("application_management"); ok {
+		t.Fatal("application_management is also an extended function that could be refused")
+	}
 	// The extended functions the issue names, and 004's others, are there.
 	for _, id := range []string{"nearby_jobs", "identity_verification", "electronic_contract", "payout",
 		"personalised_recommendation", "marketing", "customer_service", "wechat_login", "info_publishing",
-		"employer_verification", "tax_withholding", "service_payment", "application_management",
+		"employer_verification", "tax_withholding", "service_payment",
 		"online_communication", "account_security", "message_push", "survey", "feedback"} {
 		f, ok := r.Function(id)
 		if !ok {

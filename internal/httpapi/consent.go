@@ -81,8 +81,9 @@ func (s *Server) consentReady(w http.ResponseWriter, r *http.Request) bool {
 
 // publicPolicy serves the privacy policy (or the children's policy) in
 // effect, or a given published version, as HTML or JSON (CON-1, CON-8).
-func (s *Server) publicPolicy(children, asJSON bool) http.HandlerFunc {
+func (s *Server) publicPolicy(children, jsonRoute bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		asJSON := jsonRoute // per request: "{version}.json" asks for JSON
 		if !s.consentReady(w, r) {
 			return
 		}

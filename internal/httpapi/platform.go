@@ -342,6 +342,18 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, p *access.Princip
 		}
 	}
 	slices.Sort(fields)
+	// Providing the résumé rests on the basic function's consent as well
+	// as this recipient's: after a material policy change the worker
+	// agrees to the new version first (CON-3).
+	ans, err := s.deps.Guard.Consent(ctx, p.SubjectID, "resume_sharing", false)
+	if err == nil && ans.State != policy.Granted {
+		err = errs.New(errs.ConsentRequired, "policy_version", "隐私政策已更新，请先同意新版本后再报名", "the privacy policy has changed: agree to the new version before applying").
+			With(policy.ReasonConsentRequired, ans.Missing, "")
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	scope := consent.Scope(consent.KindRecipient, j.OrgID)
 	var ev consent.Event
 	var app jobs.Application
@@ -480,7 +492,7 @@ func (s *Server) decideApplication(w http.ResponseWriter, r *http.Request, p *ac
 // exportRecipient checks the third party an export or download is for:
 // a registry recipient, processor or SDK. Without one the export stays
 // inside gigvault (a staff member's working copy) and is not a provision.
-func (s *Server) exportRecipient(action, recipient, purpose string) (scope, kind string, err error) {
+func (s *Server) exportRecipient(action, recipient, purpose string, fields []string) (scope, kind string, err error) {
 	if recipient == "" {
 		return "", "", nil
 	}
@@ -493,6 +505,22 @@ func (s *Server) exportRecipient(action, recipient, purpose string) (scope, kind
 	e, ok := s.deps.Sources.ThirdParty.Entry(recipient)
 	if !ok {
 		return "", "", errs.New(errs.Invalid, "recipient", "接收方未在第三方登记表中", "the recipient is not in the third-party registry")
+	}
+	// Only what the registry declares for the recipient: its purposes and
+	// its PI types (SHR-2); anything else is not a provision it may get.
+	if !slices.Contains(e.Purposes, purpose) {
+		return "", "", errs.New(errs.Forbidden, "purpose", "该接收方未登记此用途", "the recipient is not registered for this purpose").
+			With("recipient_purpose_not_declared", []string{purpose}, "")
+	}
+	var undeclared []string
+	for _, f := range fields {
+		if !slices.Contains(e.Fields, f) {
+			undeclared = append(undeclared, f)
+		}
+	}
+	if len(undeclared) > 0 {
+		return "", "", errs.New(errs.Forbidden, "fields", "该接收方未登记接收这些个人信息", "the recipient is not registered to receive these types of PI").
+			With("recipient_fields_not_declared", undeclared, "")
 	}
 	if _, exception := consent.Exceptions[purpose]; exception && e.CrossBorder() {
 		// Outside mainland China only on the person's own consent (OPS-10).
@@ -509,14 +537,21 @@ func (s *Server) exportRecipient(action, recipient, purpose string) (scope, kind
 // recordExport appends the ledger row of an export to a third party: the
 // subjects whose values went out and how many values (SHR-1).
 func (s *Server) recordExport(r *http.Request, p *access.Principal, rows []access.Row, recipient, kind, purpose string, fields []string, scope string) error {
-	var subjects []string
+	var subjects, sent []string
 	records := 0
 	for _, row := range rows {
 		if row.Error == "" && len(row.Values) > 0 {
 			subjects = append(subjects, row.Subject)
 			records += len(row.Values)
+			for _, v := range row.Values {
+				if !slices.Contains(sent, v.Field) {
+					sent = append(sent, v.Field)
+				}
+			}
 		}
 	}
+	slices.Sort(sent)
+	fields = sent // the types of PI that went out, not those asked for
 	if records == 0 {
 		return nil
 	}
@@ -524,7 +559,7 @@ func (s *Server) recordExport(r *http.Request, p *access.Principal, rows []acces
 	switch consent.Exceptions[purpose] {
 	case "legal_obligation":
 		basis, ref = "legal_obligation", ""
-	case "service_security":
+	case "service_security", "contract":
 		basis, ref = "contract", ""
 	}
 	return s.deps.DB.InTx(r.Context(), func(tx *store.Tx) error {

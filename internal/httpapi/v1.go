@@ -562,7 +562,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, p *access.Principa
 		s.fail(w, r, err)
 		return
 	}
-	scope, kind, err := s.exportRecipient(in.Action, in.Recipient, in.Purpose)
+	scope, kind, err := s.exportRecipient(in.Action, in.Recipient, in.Purpose, in.Fields)
 	if err != nil {
 		s.fail(w, r, err)
 		return

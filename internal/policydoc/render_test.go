@@ -280,9 +280,9 @@ func TestFunctionsOneToOne(t *testing.T) {
 			if got.Basis != policydoc.BasisPolicy || got.ConsentScope != "policy" {
 				t.Errorf("basic function basis %s scope %s", got.Basis, got.ConsentScope)
 			}
-		case fn.ID == "account_security":
+		case fn.ID == "account_security", fn.ID == "rights_request", fn.ID == "customer_service":
 			if got.Basis != policydoc.BasisLegal || got.ConsentScope != "" {
-				t.Errorf("account_security basis %s scope %s", got.Basis, got.ConsentScope)
+				t.Errorf("%s basis %s scope %s", fn.ID, got.Basis, got.ConsentScope)
 			}
 		default:
 			if got.Basis != policydoc.BasisConsent || got.ConsentScope != "function:"+fn.ID {
