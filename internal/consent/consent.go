@@ -21,6 +21,7 @@ package consent
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 
@@ -71,13 +72,6 @@ type Source interface {
 	Check(ctx context.Context, q Query) (Answer, error)
 }
 
-// BasicPurposes are the purposes of the basic business function — job-
-// information exchange — that a registrant agrees to with the privacy
-// policy itself (CAT-2): using the platform needs nothing more.
-var BasicPurposes = []string{
-	"account_registration", "job_matching", "job_search", "resume_sharing", "application_management",
-}
-
 // Exceptions are the purposes that rest on a legal basis other than
 // consent (CON-13), each with the basis recorded when processing relies on
 // it: legal obligations (answering a person's own rights requests is one),
@@ -91,8 +85,8 @@ var Exceptions = map[string]string{
 	"customer_service":      "contract",
 }
 
-// LegalBasis lists the exception purposes.
-var LegalBasis = []string{"legal_compliance", "security_risk_control", "rights_request", "customer_service"}
+// LegalBasis lists the exception purposes, sorted.
+var LegalBasis = slices.Sorted(maps.Keys(Exceptions))
 
 // Fixed is a Source with one answer per purpose, for tests.
 type Fixed map[string]policy.Consent
@@ -111,6 +105,3 @@ func (f Fixed) Check(_ context.Context, q Query) (Answer, error) {
 	}
 	return Answer{State: policy.NoConsent, Missing: []string{q.Purpose}}, nil
 }
-
-// basic reports whether purpose belongs to the basic function.
-func basic(purpose string) bool { return slices.Contains(BasicPurposes, purpose) }

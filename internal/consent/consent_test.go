@@ -79,7 +79,7 @@ func TestLegalBasisIsException(t *testing.T) {
 		}
 		// The legal-basis purposes are not among those a registrant agrees to.
 		for _, p := range consent.LegalBasis {
-			if slices.Contains(consent.BasicPurposes, p) {
+			if slices.Contains(c.Functions.Basic()[0].Purposes, p) {
 				t.Errorf("%s is both a basic purpose and a legal basis", p)
 			}
 		}
@@ -91,7 +91,7 @@ func TestStateRecord(t *testing.T) {
 		ctx := context.Background()
 		subs := testenv.Subjects(t, c, "worker", 2)
 		a, b := subs[0], subs[1]
-		for _, p := range append([]string{"marketing"}, consent.BasicPurposes...) {
+		for _, p := range append([]string{"marketing"}, c.Functions.Basic()[0].Purposes...) {
 			if got := state(t, c.Consent, a, p); got != policy.NoConsent {
 				t.Fatalf("%s without a record: %q, want none", p, got)
 			}
@@ -99,7 +99,7 @@ func TestStateRecord(t *testing.T) {
 
 		// Agreeing to the policy covers every basic purpose, and nothing else.
 		record(t, c, a, policy.Granted, "v1", "account_registration")
-		for _, p := range consent.BasicPurposes {
+		for _, p := range c.Functions.Basic()[0].Purposes {
 			if got := state(t, c.Consent, a, p); got != policy.Granted {
 				t.Errorf("%s after agreeing to the policy: %q, want granted", p, got)
 			}

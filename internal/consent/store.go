@@ -166,21 +166,14 @@ func (s *Store) Check(ctx context.Context, q Query) (Answer, error) {
 		}
 	}
 	// Alternatives: any one complete set of scopes is enough.
+	// The policy scope grants the basic function's purposes (CAT-2).
 	var alternatives [][]string
-	if basic(q.Purpose) {
-		alternatives = [][]string{{ScopePolicy}}
-	} else if s.fns != nil {
-		for _, f := range s.fns.ForPurpose(q.Purpose) {
-			if f.Kind == functions.Basic {
-				alternatives = append(alternatives, []string{ScopePolicy})
-				continue
-			}
-			set := []string{Scope(KindFunction, f.ID)}
-			if q.Sensitive && s.sens[f.ID] {
-				set = append(set, Scope(KindSensitive, f.ID))
-			}
-			alternatives = append(alternatives, set)
+	for _, sc := range s.ScopesFor(q.Purpose) {
+		set := []string{sc}
+		if kind, id := SplitScope(sc); kind == KindFunction && q.Sensitive && s.sens[id] {
+			set = append(set, Scope(KindSensitive, id))
 		}
+		alternatives = append(alternatives, set)
 	}
 	if len(alternatives) == 0 {
 		return Answer{State: policy.NoConsent, Missing: []string{"purpose:" + q.Purpose}}, nil
@@ -323,14 +316,11 @@ func (s *Store) Event(ctx context.Context, subject, id string) (Event, bool, err
 }
 
 // ScopesFor lists the scopes any one of which grants purpose: the policy
-// for the basic function's purposes, else each extended function serving
+// for the basic function's purposes, and each extended function serving
 // it. Exception purposes need none.
 func (s *Store) ScopesFor(purpose string) []string {
 	if _, ok := Exceptions[purpose]; ok {
 		return nil
-	}
-	if basic(purpose) {
-		return []string{ScopePolicy}
 	}
 	var out []string
 	if s.fns != nil {
