@@ -158,15 +158,7 @@ func (sv *Service) PromptAllowedAt(ctx context.Context, subject, scope string) (
 	if err != nil {
 		return time.Time{}, err
 	}
-	st, ok := states[scope]
-	if !ok || st.RefusedAt.IsZero() {
-		return time.Time{}, nil
-	}
-	at := PromptAllowedAt(st.RefusedAt)
-	if !sv.st.clk.Now().Before(at) {
-		return time.Time{}, nil
-	}
-	return at, nil
+	return states[scope].PromptAllowedAt(sv.st.clk.Now()), nil
 }
 
 // Act records a consent act in its own transaction and returns the event

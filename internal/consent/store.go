@@ -2,6 +2,8 @@ package consent
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -45,6 +47,18 @@ type State struct {
 	At            time.Time      `json:"at"`
 	RefusedAt     time.Time      `json:"-"` // last refusal or withdrawal (CON-7)
 	EventID       string         `json:"event_id,omitempty"`
+}
+
+// PromptAllowedAt is when the scope may next be prompted after its last
+// refusal or withdrawal (CON-6); zero means now.
+func (st State) PromptAllowedAt(now time.Time) time.Time {
+	if st.RefusedAt.IsZero() {
+		return time.Time{}
+	}
+	if at := PromptAllowedAt(st.RefusedAt); now.Before(at) {
+		return at
+	}
+	return time.Time{}
 }
 
 // Event is one consent act with its evidence (CON-2).
@@ -279,23 +293,21 @@ func (s *Store) invalidate(subject string) {
 	}
 }
 
+const eventColumns = `id, subject_id, scope, event, policy_version, channel, notice_digest, ip_tag, acted_by, guardian_ref, relationship, at`
+
 // Events lists the subject's consent events, oldest first.
 func (s *Store) Events(ctx context.Context, subject string) ([]Event, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, scope, event, policy_version, channel, notice_digest, ip_tag, acted_by, guardian_ref, relationship, at
-		FROM consent_events WHERE subject_id = ? ORDER BY at, id`, subject)
+	rows, err := s.db.Query(ctx, `SELECT `+eventColumns+` FROM consent_events WHERE subject_id = ? ORDER BY at, id`, subject)
 	if err != nil {
 		return nil, fmt.Errorf("consent: events: %w", err)
 	}
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {
-		ev := Event{Subject: subject}
-		var at int64
-		if err := rows.Scan(&ev.ID, &ev.Scope, &ev.Event, &ev.PolicyVersion, &ev.Channel, &ev.NoticeDigest, &ev.IPTag, &ev.ActedBy,
-			&ev.GuardianRef, &ev.Relationship, &at); err != nil {
-			return nil, fmt.Errorf("consent: events: %w", err)
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
 		}
-		ev.At = time.UnixMicro(at).UTC()
 		out = append(out, ev)
 	}
 	return out, rows.Err()
@@ -303,16 +315,25 @@ func (s *Store) Events(ctx context.Context, subject string) ([]Event, error) {
 
 // Event returns one event of the subject.
 func (s *Store) Event(ctx context.Context, subject, id string) (Event, bool, error) {
-	evs, err := s.Events(ctx, subject)
-	if err != nil {
-		return Event{}, false, err
+	ev, err := scanEvent(s.db.QueryRow(ctx, `SELECT `+eventColumns+` FROM consent_events WHERE subject_id = ? AND id = ?`, subject, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Event{}, false, nil
 	}
-	for _, ev := range evs {
-		if ev.ID == id {
-			return ev, true, nil
+	return ev, err == nil, err
+}
+
+func scanEvent(row interface{ Scan(...any) error }) (Event, error) {
+	var ev Event
+	var at int64
+	if err := row.Scan(&ev.ID, &ev.Subject, &ev.Scope, &ev.Event, &ev.PolicyVersion, &ev.Channel, &ev.NoticeDigest, &ev.IPTag, &ev.ActedBy,
+		&ev.GuardianRef, &ev.Relationship, &at); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Event{}, err
 		}
+		return Event{}, fmt.Errorf("consent: events: %w", err)
 	}
-	return Event{}, false, nil
+	ev.At = time.UnixMicro(at).UTC()
+	return ev, nil
 }
 
 // ScopesFor lists the scopes any one of which grants purpose: the policy

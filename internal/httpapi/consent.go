@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -225,14 +226,10 @@ func (s *Server) myConsents(w http.ResponseWriter, r *http.Request, p *access.Pr
 		return
 	}
 	out := []scopeState{}
-	for _, sc := range sortedKeys(states) {
+	now := s.deps.Clock.Now()
+	for _, sc := range slices.Sorted(maps.Keys(states)) {
 		st := scopeState{State: states[sc], Current: states[sc].PolicySeq >= floor}
-		at, err := s.deps.Consent.PromptAllowedAt(ctx, p.SubjectID, sc)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if !at.IsZero() {
+		if at := states[sc].PromptAllowedAt(now); !at.IsZero() {
 			st.PromptAllowedAt = &at
 		}
 		out = append(out, st)
@@ -577,13 +574,4 @@ func (s *Server) auditChange(r *http.Request, p *access.Principal, action string
 
 func auditEntry(p *access.Principal, action string, detail map[string]string) audit.Entry {
 	return audit.Entry{Actor: p.ActorID(), Channel: "api", Action: action, Outcome: "ok", Detail: detail}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -63,7 +64,7 @@ func (s *Server) putProfile(w http.ResponseWriter, r *http.Request, p *access.Pr
 		return
 	}
 	var items []vault.Item
-	for _, f := range sortedKeys(in) {
+	for _, f := range slices.Sorted(maps.Keys(in)) {
 		if !slices.Contains(profileFields, f) {
 			s.fail(w, r, errs.New(errs.Invalid, f, "资料中没有该项", "not a profile field"))
 			return
