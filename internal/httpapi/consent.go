@@ -326,32 +326,37 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, p *access.Principal
 	writeJSON(w, status, body)
 }
 
-// ageGroup works out the caller's age group from their birth month or ID
-// number, if they gave one (CON-8). A birth month counts from its last
-// day, so a person is never taken for older than they may be.
+// ageGroup works out the caller's age group from their ID number or birth
+// month, if they gave one (CON-8).
 func (s *Server) ageGroup(r *http.Request, p *access.Principal) (consent.AgeGroup, error) {
 	ctx := r.Context()
-	now := s.deps.Clock.Now()
-	if id, err := s.deps.Guard.OwnValue(ctx, p, "id_number", policy.PurposeRights); err == nil {
-		if birth, err := consent.BirthFromIDNumber(id); err == nil {
-			return consent.GroupOf(consent.AgeOn(birth, now)), nil
+	own := map[string]string{}
+	for _, f := range []string{"id_number", "birth_month"} {
+		v, err := s.deps.Guard.OwnValue(ctx, p, f, policy.PurposeRights)
+		if errs.Is(err, errs.NotFound) {
+			continue
 		}
-	} else if !errs.Is(err, errs.NotFound) {
-		return "", err
+		if err != nil {
+			return "", err
+		}
+		own[f] = v
 	}
-	bm, err := s.deps.Guard.OwnValue(ctx, p, "birth_month", policy.PurposeRights)
-	if errs.Is(err, errs.NotFound) {
-		return consent.Unknown, nil
+	return ageGroupOf(own["id_number"], own["birth_month"], s.deps.Clock.Now()), nil
+}
+
+// ageGroupOf is the age group on now given an ID number or a birth month
+// ("2006-01"), either possibly empty; the ID number wins. A birth month
+// counts from its last day, so a person is never taken for older than
+// they may be.
+func ageGroupOf(idNumber, birthMonth string, now time.Time) consent.AgeGroup {
+	if birth, err := consent.BirthFromIDNumber(idNumber); err == nil {
+		return consent.GroupOf(consent.AgeOn(birth, now))
 	}
+	first, err := time.Parse("2006-01", birthMonth)
 	if err != nil {
-		return "", err
+		return consent.Unknown
 	}
-	first, err := time.Parse("2006-01", bm)
-	if err != nil {
-		return consent.Unknown, nil
-	}
-	last := first.AddDate(0, 1, -1)
-	return consent.GroupOf(consent.AgeOn(last, now)), nil
+	return consent.GroupOf(consent.AgeOn(first.AddDate(0, 1, -1), now))
 }
 
 func (s *Server) consentPrompt(w http.ResponseWriter, r *http.Request, p *access.Principal) {

@@ -322,11 +322,6 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, p *access.Princip
 		s.fail(w, r, err)
 		return
 	}
-	group, err := s.ageGroup(r, p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	own, err := s.deps.Guard.ReadOwn(ctx, p)
 	if err != nil {
 		s.fail(w, r, err)
@@ -334,7 +329,14 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, p *access.Princip
 	}
 	var fields []string
 	records := 0
+	idNumber, birthMonth := "", ""
 	for _, v := range own {
+		switch v.Field {
+		case "id_number":
+			idNumber = v.Text
+		case "birth_month":
+			birthMonth = v.Text
+		}
 		if slices.Contains(functions.ResumeFields, v.Field) {
 			records++
 			if !slices.Contains(fields, v.Field) {
@@ -362,7 +364,7 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, p *access.Princip
 		var err error
 		ev, err = s.deps.Consent.ActTx(ctx, tx, consent.Request{Subject: p.SubjectID, Scope: scope, Scopes: 1, Event: consent.Agree,
 			Explicit: in.Explicit, PolicyVersion: in.PolicyVersion, NoticeDigest: in.NoticeDigest, Channel: in.Channel,
-			IP: s.clientIP(r), Group: group, By: consent.BySubject, Actor: p.ActorID()})
+			IP: s.clientIP(r), Group: ageGroupOf(idNumber, birthMonth, s.deps.Clock.Now()), By: consent.BySubject, Actor: p.ActorID()})
 		if err != nil {
 			return err
 		}
