@@ -239,20 +239,31 @@ func (k *Keyring) loadNamed(ctx context.Context) error {
 		return fmt.Errorf("keys: blind-index key: %w", ErrIntegrity)
 	}
 	k.bidx = raw
-	var pub []byte
-	if err := k.db.QueryRow(ctx, `SELECT wrapped, public_key FROM kms_keys WHERE name = ?`, nameAuditSign).Scan(&wrapped, &pub); err != nil {
-		return fmt.Errorf("keys: load audit signing key: %w", err)
-	}
-	priv, err := cryptox.Open(k.root, nil, wrapped, namedAAD(nameAuditSign))
+	signer, pub, err := k.loadSigner(ctx, nameAuditSign)
 	if err != nil {
-		return fmt.Errorf("keys: audit signing key: %w", ErrIntegrity)
-	}
-	defer cryptox.Wipe(priv)
-	if k.signer, err = k.suite.ParseSigner(priv); err != nil {
 		return fmt.Errorf("keys: audit signing key: %w", err)
 	}
-	k.signerID = keyID(k.suite, pub)
+	k.signer, k.signerID = signer, keyID(k.suite, pub)
 	return nil
+}
+
+// loadSigner unwraps the named signing key and returns it with its public
+// key; sql.ErrNoRows when the store has none by that name.
+func (k *Keyring) loadSigner(ctx context.Context, name string) (cryptox.Signer, []byte, error) {
+	var wrapped, pub []byte
+	if err := k.db.QueryRow(ctx, `SELECT wrapped, public_key FROM kms_keys WHERE name = ?`, name).Scan(&wrapped, &pub); err != nil {
+		return nil, nil, err
+	}
+	priv, err := cryptox.Open(k.root, nil, wrapped, namedAAD(name))
+	if err != nil {
+		return nil, nil, ErrIntegrity
+	}
+	defer cryptox.Wipe(priv)
+	s, err := k.suite.ParseSigner(priv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, pub, nil
 }
 
 func keyID(s cryptox.Suite, pub []byte) string {

@@ -18,31 +18,18 @@ import (
 
 // loadReceiptKey loads the receipt signing key, creating it when missing.
 func (k *Keyring) loadReceiptKey(ctx context.Context) error {
-	for attempt := 0; attempt < 2; attempt++ {
-		var wrapped, pub []byte
-		err := k.db.QueryRow(ctx, `SELECT wrapped, public_key FROM kms_keys WHERE name = ?`, nameReceipt).Scan(&wrapped, &pub)
-		if errors.Is(err, sql.ErrNoRows) && attempt == 0 {
-			if err := k.createReceiptKey(ctx); err != nil && !store.IsUniqueViolation(err) {
-				return err
-			}
-			continue // re-read what we (or a racing node) wrote
+	s, pub, err := k.loadSigner(ctx, nameReceipt)
+	if errors.Is(err, sql.ErrNoRows) {
+		if err := k.createReceiptKey(ctx); err != nil && !store.IsUniqueViolation(err) {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("keys: load receipt signing key: %w", err)
-		}
-		priv, err := cryptox.Open(k.root, nil, wrapped, namedAAD(nameReceipt))
-		if err != nil {
-			return fmt.Errorf("keys: receipt signing key: %w", ErrIntegrity)
-		}
-		defer cryptox.Wipe(priv)
-		s, err := k.suite.ParseSigner(priv)
-		if err != nil {
-			return fmt.Errorf("keys: receipt signing key: %w", err)
-		}
-		k.receipt, k.rcptID = signOnly{s}, "receipt-"+keyID(k.suite, pub)
-		return nil
+		s, pub, err = k.loadSigner(ctx, nameReceipt) // what we (or a racing node) wrote
 	}
-	return errors.New("keys: receipt signing key: not found after creation")
+	if err != nil {
+		return fmt.Errorf("keys: receipt signing key: %w", err)
+	}
+	k.receipt, k.rcptID = signOnly{s}, ReceiptKeyID(k.suite, pub)
+	return nil
 }
 
 func (k *Keyring) createReceiptKey(ctx context.Context) error {
