@@ -5,13 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
-	"gigvault/internal/app"
 	"gigvault/internal/cryptox"
 	"gigvault/internal/keys"
 	"gigvault/internal/receipt"
@@ -23,60 +21,41 @@ import (
 // can check a receipt without access to gigvault; without it, the key
 // store's receipt key is used.
 func cmdConsentVerifyReceipt(ctx context.Context, env *runEnv, args []string) error {
+	const name, summary = "consent verify-receipt", "check a signed consent receipt file (FILE)"
+	fs := newFlagSet(name, summary, env)
+	core := registerCore(fs, env)
 	var pubFlag string
-	extra := func(fs *flag.FlagSet) {
-		fs.StringVar(&pubFlag, "public-key", "", "verify against this published key instead of the key store: hex, or @FILE holding hex or the JSON of /public/receipt-keys")
-	}
-	// Split the file from the flags: it may come first or last.
-	var file string
-	var flags []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--public-key" || a == "-public-key":
-			flags = append(flags, a)
-			if i+1 < len(args) {
-				flags = append(flags, args[i+1])
-				i++
-			}
-		case strings.HasPrefix(a, "-"):
-			flags = append(flags, a)
-		case file == "":
-			file = a
-		default:
-			return fmt.Errorf("consent verify-receipt: one receipt file at a time (got %q and %q)", file, a)
+	fs.StringVar(&pubFlag, "public-key", "", "verify against this published key instead of the key store: hex, or @FILE holding hex or the JSON of /public/receipt-keys")
+	// The file may stand before, between or after the flags.
+	var files []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return err
 		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files, rest = append(files, fs.Arg(0)), fs.Args()[1:]
 	}
-	if pubFlag == "" && !hasFlag(flags, "public-key") {
-		return withCore(ctx, env, flags, "consent verify-receipt", "check a signed consent receipt file (FILE)", extra, func(c *app.Core) error {
-			return verifyReceiptFile(env, file, c.Keys.ReceiptVerifier)
-		})
+	if len(files) != 1 {
+		return fmt.Errorf("consent verify-receipt: name exactly one receipt file (got %d)", len(files))
 	}
-	fs := newFlagSet("consent verify-receipt", "check a signed consent receipt file (FILE)", env)
-	extra(fs)
-	if err := fs.Parse(flags); err != nil {
-		return err
+	if pubFlag != "" {
+		lookup, err := publishedKeys(pubFlag)
+		if err != nil {
+			return err
+		}
+		return verifyReceiptFile(env, files[0], lookup)
 	}
-	lookup, err := publishedKeys(pubFlag)
+	c, err := openCore(ctx, core)
 	if err != nil {
 		return err
 	}
-	return verifyReceiptFile(env, file, lookup)
-}
-
-func hasFlag(flags []string, name string) bool {
-	for _, f := range flags {
-		if strings.TrimLeft(strings.SplitN(f, "=", 2)[0], "-") == name {
-			return true
-		}
-	}
-	return false
+	defer c.Close()
+	return verifyReceiptFile(env, files[0], c.Keys.ReceiptVerifier)
 }
 
 func verifyReceiptFile(env *runEnv, file string, lookup func(string) (cryptox.Verifier, bool)) error {
-	if file == "" {
-		return errors.New("consent verify-receipt: name the receipt file")
-	}
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return fmt.Errorf("consent verify-receipt: %w", err)

@@ -115,6 +115,7 @@ func TestConsentVerifyReceiptCLI(t *testing.T) {
 			ok("with the key store", b, good)
 			ok("with --public-key HEX", b, "--public-key", pubHex, good)
 			ok("with the file before --public-key", b, good, "--public-key", pubHex)
+			ok("with the key store and a flag taking a value before the file", b, "--log-level", "error", good)
 			ok("with --public-key @FILE of /public/receipt-keys", b, "--public-key", "@"+keysFile, good)
 			fails("one byte changed, key store", b, badFile)
 			fails("one byte changed, --public-key", b, "--public-key", pubHex, badFile)
