@@ -166,6 +166,11 @@ func (g *Guard) decide(ctx context.Context, p *Principal, subject string, r poli
 			if q.Recipient == "" && (r.Relation == policy.Shared || r.Relation == policy.ContactGranted) && p.OrgID != "" {
 				q.Recipient = consent.Scope(consent.KindRecipient, p.OrgID)
 			}
+			if r.Relation == policy.Published {
+				// A public résumé stays found only while the person's
+				// consent to publishing it stands.
+				q.Recipient = consent.Scope(consent.KindFunction, PublishingFunction)
+			}
 			var err error
 			if answer, err = g.consent.Check(ctx, q); err != nil {
 				return policy.Decision{}, err
@@ -660,6 +665,10 @@ func (g *Guard) DeleteOwn(ctx context.Context, tx *store.Tx, p *Principal, purpo
 	return g.vault.DeleteTx(decided(ctx, d), tx, p.Actor(), purpose, p.SubjectID, fields...)
 }
 
+// PublishingFunction is the registry function whose consent makes a résumé
+// public.
+const PublishingFunction = "info_publishing"
+
 // ReadShared returns values a subject shared with the caller's
 // organisation — a résumé sent with an application. The caller establishes
 // the relation from the application; the decision point then needs the
@@ -667,7 +676,7 @@ func (g *Guard) DeleteOwn(ctx context.Context, tx *store.Tx, p *Principal, purpo
 // stops further provision at once (SHR-5). Values are masked, or whole
 // for ContactGranted.
 func (g *Guard) ReadShared(ctx context.Context, p *Principal, subject, purpose string, names []string, rel policy.Relation) ([]vault.Value, error) {
-	if rel != policy.Shared && rel != policy.ContactGranted {
+	if rel != policy.Shared && rel != policy.ContactGranted && rel != policy.Published {
 		return nil, errs.New(errs.Forbidden, "", "该求职者未向您的单位提供信息", "this person has not shared data with your organisation")
 	}
 	fields, err := g.labels(names)
@@ -682,6 +691,30 @@ func (g *Guard) ReadShared(ctx context.Context, p *Principal, subject, purpose s
 		return nil, refusal(d, "")
 	}
 	return g.vault.List(decided(ctx, d), p.Actor(), purpose, subject, vault.ListOptions{Fields: names})
+}
+
+// RevealContact shows an employer member one of the worker's contact
+// values whole, once the worker accepted contact (relation ContactGranted):
+// decided, token-bound and audited like a staff reveal, without the staff
+// reveal budget — the caller allows one per application.
+func (g *Guard) RevealContact(ctx context.Context, p *Principal, subject, field, purpose, reason string) (vault.Value, error) {
+	fields, err := g.labelsFor("field", []string{field})
+	if err != nil {
+		return vault.Value{}, err
+	}
+	d, err := g.decide(ctx, p, subject, policy.Request{Relation: policy.ContactGranted, Action: policy.Reveal, Fields: fields,
+		Purpose: purpose, Reason: reason, RevealLimit: 1})
+	if err != nil {
+		return vault.Value{}, err
+	}
+	if d.Effect != policy.Allow {
+		return vault.Value{}, refusal(d, "")
+	}
+	rev, err := g.issuer.Issue(p.ActorID(), subject, field, vault.MainRecord, purpose, reason, time.Minute)
+	if err != nil {
+		return vault.Value{}, err
+	}
+	return g.vault.Get(decided(ctx, d), p.Actor(), purpose, subject, field, vault.MainRecord, rev)
 }
 
 // Consent asks the decision point's consent question directly, for

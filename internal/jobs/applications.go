@@ -21,20 +21,37 @@ type Application struct {
 	OrgID      string    `json:"org_id"`
 	SubjectID  string    `json:"subject_id"`
 	ResumeID   string    `json:"resume_id"`
-	Status     string    `json:"status"` // applied | withdrawn | accepted | rejected
+	Status     string    `json:"status"` // applied | withdrawn | accepted | rejected | completed
 	ConsentRef string    `json:"consent_ref"`
 	LedgerID   string    `json:"ledger_id"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
+
+	InterviewAt       *time.Time `json:"interview_at,omitempty"`        // set by the employer once accepted
+	CheckedInAt       *time.Time `json:"checked_in_at,omitempty"`       // the worker's check-in at the job
+	CompletedAt       *time.Time `json:"completed_at,omitempty"`        // the employer confirms the work done
+	ContactAcceptedAt *time.Time `json:"contact_accepted_at,omitempty"` // the worker lets the employer see their number
+	ContactRevealedAt *time.Time `json:"contact_revealed_at,omitempty"` // the employer's one reveal of it
 }
 
 const appCols = `id, job_id, org_id, subject_id, resume_id, status, consent_ref, ledger_id, created_at, updated_at`
 
+// appColsAll adds the lifecycle columns, which an insert leaves NULL.
+const appColsAll = appCols + `, interview_at, checked_in_at, completed_at, contact_accepted_at, contact_revealed_at`
+
 func scanApp(row interface{ Scan(...any) error }) (Application, error) {
 	var a Application
 	var created, updated int64
-	err := row.Scan(&a.ID, &a.JobID, &a.OrgID, &a.SubjectID, &a.ResumeID, &a.Status, &a.ConsentRef, &a.LedgerID, &created, &updated)
+	var at [5]sql.NullInt64
+	err := row.Scan(&a.ID, &a.JobID, &a.OrgID, &a.SubjectID, &a.ResumeID, &a.Status, &a.ConsentRef, &a.LedgerID, &created, &updated,
+		&at[0], &at[1], &at[2], &at[3], &at[4])
 	a.CreatedAt, a.UpdatedAt = fromMicro(created), fromMicro(updated)
+	for i, p := range []**time.Time{&a.InterviewAt, &a.CheckedInAt, &a.CompletedAt, &a.ContactAcceptedAt, &a.ContactRevealedAt} {
+		if at[i].Valid {
+			t := fromMicro(at[i].Int64)
+			*p = &t
+		}
+	}
 	return a, err
 }
 
@@ -91,7 +108,7 @@ func (s *Store) Apply(ctx context.Context, tx *store.Tx, a Application) (Applica
 
 	now := s.now()
 	a.Status, a.CreatedAt, a.UpdatedAt = Applied, now, now
-	prev, err := scanApp(tx.QueryRow(ctx, `SELECT `+appCols+` FROM applications WHERE job_id = ? AND subject_id = ?`+forUpdate(tx, "UPDATE"),
+	prev, err := scanApp(tx.QueryRow(ctx, `SELECT `+appColsAll+` FROM applications WHERE job_id = ? AND subject_id = ?`+forUpdate(tx, "UPDATE"),
 		a.JobID, a.SubjectID))
 	switch {
 	case err == nil && prev.Status != Withdrawn:
@@ -99,7 +116,8 @@ func (s *Store) Apply(ctx context.Context, tx *store.Tx, a Application) (Applica
 			With("already_applied", nil, prev.ID)
 	case err == nil: // re-open the withdrawn application
 		a.ID = prev.ID
-		_, err = tx.Exec(ctx, `UPDATE applications SET org_id = ?, resume_id = ?, status = ?, consent_ref = ?, ledger_id = ?, created_at = ?, updated_at = ?
+		_, err = tx.Exec(ctx, `UPDATE applications SET org_id = ?, resume_id = ?, status = ?, consent_ref = ?, ledger_id = ?, created_at = ?, updated_at = ?,
+			interview_at = NULL, checked_in_at = NULL, completed_at = NULL, contact_accepted_at = NULL, contact_revealed_at = NULL, contact_revealed_by = NULL
 			WHERE id = ?`, a.OrgID, a.ResumeID, a.Status, a.ConsentRef, a.LedgerID, now.UnixMicro(), now.UnixMicro(), a.ID)
 		if err != nil {
 			return Application{}, fmt.Errorf("jobs: re-apply: %w", err)
@@ -126,7 +144,7 @@ var errNoApp = errs.New(errs.NotFound, "id", "申请不存在", "no such applica
 
 // Application returns one application.
 func (s *Store) Application(ctx context.Context, id string) (Application, error) {
-	a, err := scanApp(s.db.QueryRow(ctx, `SELECT `+appCols+` FROM applications WHERE id = ?`, id))
+	a, err := scanApp(s.db.QueryRow(ctx, `SELECT `+appColsAll+` FROM applications WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Application{}, errNoApp
 	}
@@ -158,13 +176,13 @@ func (s *Store) apps(ctx context.Context, q string, args ...any) ([]Application,
 
 // ForSubject lists subject's applications, every status, newest first.
 func (s *Store) ForSubject(ctx context.Context, subject string) ([]Application, error) {
-	return s.apps(ctx, `SELECT `+appCols+` FROM applications WHERE subject_id = ? ORDER BY created_at DESC, id DESC`, subject)
+	return s.apps(ctx, `SELECT `+appColsAll+` FROM applications WHERE subject_id = ? ORDER BY created_at DESC, id DESC`, subject)
 }
 
 // ForOrg lists the applications for orgID's jobs, every status, newest
 // first, at most limit (default DefaultLimit, at most MaxLimit).
 func (s *Store) ForOrg(ctx context.Context, orgID string, limit int) ([]Application, error) {
-	return s.apps(ctx, `SELECT `+appCols+` FROM applications WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`, orgID, clampLimit(limit))
+	return s.apps(ctx, `SELECT `+appColsAll+` FROM applications WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`, orgID, clampLimit(limit))
 }
 
 // SetStatus moves an application on, acting either as the worker
@@ -185,7 +203,7 @@ func (s *Store) SetStatus(ctx context.Context, id, status, byOrg, bySubject stri
 	var a Application
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		a, err = scanApp(tx.QueryRow(ctx, `SELECT `+appCols+` FROM applications WHERE id = ?`+forUpdate(tx, "UPDATE"), id))
+		a, err = scanApp(tx.QueryRow(ctx, `SELECT `+appColsAll+` FROM applications WHERE id = ?`+forUpdate(tx, "UPDATE"), id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNoApp
 		}
@@ -217,6 +235,10 @@ func allowed(a Application, status, byOrg, bySubject string) error {
 		if status != Withdrawn {
 			return errs.New(errs.Forbidden, "status", "申请人只能撤回申请,录用或拒绝由招聘单位决定",
 				"an applicant may only withdraw; the employer accepts or rejects")
+		}
+		if a.CheckedInAt != nil {
+			return errs.New(errs.Conflict, "status", "已到岗签到,不能再撤回", "you have checked in: the application can no longer be withdrawn").
+				With("checked_in", nil, a.ID)
 		}
 		if a.Status != Applied && a.Status != Accepted {
 			return errs.New(errs.Conflict, "status", "该申请已撤回或已被拒绝", "this application is already withdrawn or rejected").

@@ -12,8 +12,10 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -62,6 +64,17 @@ const (
 	MinCityRunes        = 2
 	MaxCityRunes        = 20
 	MaxPayFen           = 100_000_000 // one million yuan
+	MaxPlaceRunes       = 100
+	MaxHeadCount        = 10_000
+	MaxSlots            = 31
+	MaxSlotLength       = 24 * time.Hour
+)
+
+// The area job coordinates may lie in: mainland China with its islands,
+// with a margin.
+const (
+	minLat, maxLat = 3.0, 54.0
+	minLng, maxLng = 73.0, 136.0
 )
 
 // Store keeps résumé metadata, jobs and applications.
@@ -88,9 +101,20 @@ type Job struct {
 	Category    string    `json:"category"`
 	PayFen      int64     `json:"pay_fen"`
 	PayUnit     string    `json:"pay_unit"`
+	Place       string    `json:"place,omitempty"` // where the work is: the workplace's address, not PI
+	Lat         *float64  `json:"lat,omitempty"`   // the workplace's coordinates (WGS-84 degrees), for nearby search
+	Lng         *float64  `json:"lng,omitempty"`
+	HeadCount   int       `json:"head_count"` // how many people, default 1
+	Slots       []Slot    `json:"slots"`      // when; none: flexible hours
 	Status      string    `json:"status"`
 	CreatedBy   string    `json:"-"` // the posting member's account ID: not for the public listing
 	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Slot is one stretch of work time of a job.
+type Slot struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 }
 
 func invalid(field, zh, en string) *errs.Error { return errs.New(errs.Invalid, field, zh, en) }
@@ -157,13 +181,67 @@ func checkJob(j *Job) error {
 	if !slices.Contains(PayUnits, j.PayUnit) {
 		return invalid("pay_unit", "薪酬单位须为 hour、day、piece 或 month", "the pay unit must be hour, day, piece or month")
 	}
+	if j.Place, err = text("place", j.Place, format.KindShortText, 0, MaxPlaceRunes, "工作地点", "the place"); err != nil {
+		return err
+	}
+	if (j.Lat == nil) != (j.Lng == nil) {
+		return invalid("lat", "经纬度须同时给出", "give both lat and lng, or neither")
+	}
+	if j.Lat != nil && !(*j.Lat >= minLat && *j.Lat <= maxLat && *j.Lng >= minLng && *j.Lng <= maxLng) {
+		return invalid("lat", "工作地点坐标不在中国境内", "the coordinates are not in China")
+	}
+	if j.HeadCount == 0 {
+		j.HeadCount = 1
+	}
+	if j.HeadCount < 1 || j.HeadCount > MaxHeadCount {
+		return invalid("head_count", fmt.Sprintf("招聘人数须为1至%d", MaxHeadCount), fmt.Sprintf("the head count must be 1 to %d", MaxHeadCount))
+	}
+	if err := checkSlots(j.Slots); err != nil {
+		return err
+	}
 	// OPS-1: postings are stored in clear, so no PI may ride in their text.
-	for _, f := range []struct{ name, text string }{{"title", j.Title}, {"description", j.Description}, {"city", j.City}} {
+	for _, f := range []struct{ name, text string }{{"title", j.Title}, {"description", j.Description}, {"city", j.City}, {"place", j.Place}} {
 		if err := textscan.Check(f.name, f.text); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// checkSlots: at most MaxSlots, each ending after it starts and at most
+// MaxSlotLength long, in time order without overlap. Times are kept in UTC
+// at microsecond precision.
+func checkSlots(slots []Slot) error {
+	if len(slots) > MaxSlots {
+		return invalid("slots", fmt.Sprintf("工作时段最多%d个", MaxSlots), fmt.Sprintf("at most %d time slots", MaxSlots))
+	}
+	for i := range slots {
+		sl := &slots[i]
+		sl.Start, sl.End = time.UnixMicro(sl.Start.UnixMicro()).UTC(), time.UnixMicro(sl.End.UnixMicro()).UTC()
+		field := fmt.Sprintf("slots[%d]", i)
+		if sl.Start.IsZero() || !sl.End.After(sl.Start) || sl.End.Sub(sl.Start) > MaxSlotLength {
+			return invalid(field, "工作时段须先开始后结束,且不超过24小时", "a slot must end after it starts and last at most 24 hours")
+		}
+		if i > 0 && sl.Start.Before(slots[i-1].End) {
+			return invalid(field, "工作时段须按时间先后排列且不重叠", "slots must be in time order and not overlap")
+		}
+	}
+	return nil
+}
+
+// window is the time the slots span, nil without slots.
+func window(slots []Slot) (start, end any) {
+	if len(slots) == 0 {
+		return nil, nil
+	}
+	return slots[0].Start.UnixMicro(), slots[len(slots)-1].End.UnixMicro()
+}
+
+func e6(f *float64) any {
+	if f == nil {
+		return nil
+	}
+	return int64(math.Round(*f * 1e6))
 }
 
 // Post validates and stores a new open job; its ID, status and creation
@@ -176,7 +254,7 @@ func (s *Store) Post(ctx context.Context, j Job) (Job, error) {
 	if err != nil {
 		return Job{}, err
 	}
-	j.ID, j.Status, j.CreatedAt = id, Open, s.now()
+	j.ID, j.Status, j.CreatedAt, j.Slots = id, Open, s.now(), nonNilSlots(j.Slots)
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		var one int
 		err := tx.QueryRow(ctx, `SELECT 1 FROM organisations WHERE id = ?`, j.OrgID).Scan(&one)
@@ -186,11 +264,33 @@ func (s *Store) Post(ctx context.Context, j Job) (Job, error) {
 		if err != nil {
 			return fmt.Errorf("jobs: post: %w", err)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO jobs (id, org_id, title, description, city, category, pay_fen, pay_unit, status, created_by, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, j.ID, j.OrgID, j.Title, j.Description, j.City, j.Category, j.PayFen, j.PayUnit,
-			j.Status, j.CreatedBy, j.CreatedAt.UnixMicro())
+		slots, err := json.Marshal(nonNilSlots(j.Slots))
 		if err != nil {
 			return fmt.Errorf("jobs: post: %w", err)
+		}
+		var cell any
+		if j.Lat != nil {
+			cell = cellOf(*j.Lat, *j.Lng)
+		}
+		start, end := window(j.Slots)
+		terms := Terms(j.Title, j.Description)
+		cols := `id, org_id, title, description, city, category, pay_fen, pay_unit, status, created_by, created_at,
+			place, lat_e6, lng_e6, cell, head_count, slots, starts_at, ends_at, updated_at`
+		args := []any{j.ID, j.OrgID, j.Title, j.Description, j.City, j.Category, j.PayFen, j.PayUnit, j.Status, j.CreatedBy, j.CreatedAt.UnixMicro(),
+			j.Place, e6(j.Lat), e6(j.Lng), cell, j.HeadCount, string(slots), start, end, j.CreatedAt.UnixMicro()}
+		if tx.Engine() == store.Postgres {
+			cols += `, terms`
+			args = append(args, distinct(terms))
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO jobs (`+cols+`) VALUES (`+strings.Repeat("?, ", len(args)-1)+`?)`, args...)
+		if err != nil {
+			return fmt.Errorf("jobs: post: %w", err)
+		}
+		if tx.Engine() == store.SQLite {
+			_, err = tx.Exec(ctx, `INSERT INTO jobs_fts (rowid, terms) SELECT rowid, ? FROM jobs WHERE id = ?`, strings.Join(terms, " "), j.ID)
+			if err != nil {
+				return fmt.Errorf("jobs: post: index: %w", err)
+			}
 		}
 		return nil
 	})
@@ -200,14 +300,35 @@ func (s *Store) Post(ctx context.Context, j Job) (Job, error) {
 	return j, nil
 }
 
-const jobCols = `id, org_id, title, description, city, category, pay_fen, pay_unit, status, created_by, created_at`
+const jobCols = `id, org_id, title, description, city, category, pay_fen, pay_unit, status, created_by, created_at, place, lat_e6, lng_e6, head_count, slots`
+
+func nonNilSlots(s []Slot) []Slot {
+	if s == nil {
+		return []Slot{}
+	}
+	return s
+}
 
 func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 	var j Job
 	var at int64
-	err := row.Scan(&j.ID, &j.OrgID, &j.Title, &j.Description, &j.City, &j.Category, &j.PayFen, &j.PayUnit, &j.Status, &j.CreatedBy, &at)
+	var lat, lng sql.NullInt64
+	var slots string
+	err := row.Scan(&j.ID, &j.OrgID, &j.Title, &j.Description, &j.City, &j.Category, &j.PayFen, &j.PayUnit, &j.Status, &j.CreatedBy, &at,
+		&j.Place, &lat, &lng, &j.HeadCount, &slots)
+	if err != nil {
+		return j, err
+	}
 	j.CreatedAt = fromMicro(at)
-	return j, err
+	if lat.Valid && lng.Valid {
+		la, ln := float64(lat.Int64)/1e6, float64(lng.Int64)/1e6
+		j.Lat, j.Lng = &la, &ln
+	}
+	if err := json.Unmarshal([]byte(slots), &j.Slots); err != nil {
+		return j, fmt.Errorf("slots: %w", err)
+	}
+	j.Slots = nonNilSlots(j.Slots)
+	return j, nil
 }
 
 func (s *Store) jobs(ctx context.Context, q string, args ...any) ([]Job, error) {

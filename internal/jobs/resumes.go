@@ -143,3 +143,58 @@ func (s *Store) TouchResume(ctx context.Context, tx *store.Tx, id, vis string) e
 	}
 	return nil
 }
+
+// SetResumeTerms replaces the search tags of a résumé inside tx, the
+// transaction that rewrites it. Tags are keyed digests of its terms (skills,
+// city, intent), so the terms themselves are not stored; a private résumé
+// keeps none.
+func (s *Store) SetResumeTerms(ctx context.Context, tx *store.Tx, resumeID string, tags [][]byte) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM resume_terms WHERE resume_id = ?`, resumeID); err != nil {
+		return fmt.Errorf("jobs: résumé terms: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, t := range tags {
+		if seen[string(t)] {
+			continue
+		}
+		seen[string(t)] = true
+		if _, err := tx.Exec(ctx, `INSERT INTO resume_terms (tag, resume_id) VALUES (?, ?)`, t, resumeID); err != nil {
+			return fmt.Errorf("jobs: résumé terms: %w", err)
+		}
+	}
+	return nil
+}
+
+// MaxResumeTerms is how many terms one public-résumé search may combine.
+const MaxResumeTerms = 5
+
+// PublicResumes finds public résumés carrying every tag, most recently
+// updated first, at most limit (default DefaultLimit, at most MaxLimit),
+// skipping erased subjects.
+func (s *Store) PublicResumes(ctx context.Context, tags [][]byte, limit int) ([]Resume, error) {
+	if len(tags) == 0 || len(tags) > MaxResumeTerms {
+		return nil, invalid("skill", fmt.Sprintf("须给出1至%d个检索条件", MaxResumeTerms), fmt.Sprintf("give 1 to %d search terms", MaxResumeTerms))
+	}
+	q := `SELECT ` + prefixed("r.", resumeCols) + ` FROM resumes r JOIN subjects s ON s.id = r.subject_id WHERE r.visibility = ? AND s.erased_at IS NULL`
+	args := []any{Public}
+	for _, t := range tags {
+		q += ` AND EXISTS (SELECT 1 FROM resume_terms t WHERE t.tag = ? AND t.resume_id = r.id)`
+		args = append(args, t)
+	}
+	q += ` ORDER BY r.updated_at DESC, r.id DESC LIMIT ?`
+	args = append(args, clampLimit(limit))
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: public résumés: %w", err)
+	}
+	defer rows.Close()
+	out := []Resume{}
+	for rows.Next() {
+		r, err := scanResume(rows)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: public résumés: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

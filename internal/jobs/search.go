@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gigvault/internal/format"
+	"gigvault/internal/store"
 )
 
 // Page sizes of searches and listings.
@@ -32,12 +34,26 @@ type Query struct {
 	Category  string `json:"category,omitempty"`    // one of Categories
 	MinPayFen int64  `json:"min_pay_fen,omitempty"` // pay at least this many fen (per whatever unit)
 	PayUnit   string `json:"pay_unit,omitempty"`    // one of PayUnits
+	From      string `json:"from,omitempty"`        // work time: jobs with a slot ending at or after this date (YYYY-MM-DD, China time) …
+	To        string `json:"to,omitempty"`          // … and starting before the end of this date; jobs without slots (flexible hours) always match
 	Limit     int    `json:"limit,omitempty"`       // page size, default DefaultLimit, at most MaxLimit
 	Before    string `json:"before,omitempty"`      // cursor: the last job ID of the previous page
 }
 
 // The URL parameters of a query, which are also the fields its errors name.
-var queryParams = []string{"q", "city", "category", "min_pay_fen", "pay_unit", "limit", "before"}
+var queryParams = []string{"q", "city", "category", "min_pay_fen", "pay_unit", "from", "to", "limit", "before"}
+
+// china is the time zone dates in queries are read in.
+var china = time.FixedZone("CST", 8*3600)
+
+// day reads a YYYY-MM-DD date as the start of that day in China time.
+func day(field, v string) (time.Time, error) {
+	t, err := time.ParseInLocation("2006-01-02", v, china)
+	if err != nil {
+		return time.Time{}, invalid(field, "日期格式应为 YYYY-MM-DD", "the date must be YYYY-MM-DD")
+	}
+	return t, nil
+}
 
 // check normalises q (trimming) and validates it; errors name the URL
 // parameter at fault. Whether the cursor names a job is Search's to check.
@@ -57,6 +73,20 @@ func (q *Query) check() error {
 	}
 	if q.PayUnit != "" && !slices.Contains(PayUnits, q.PayUnit) {
 		return invalid("pay_unit", "薪酬单位须为 hour、day、piece 或 month", "the pay unit must be hour, day, piece or month")
+	}
+	var from, to time.Time
+	if q.From != "" {
+		if from, err = day("from", q.From); err != nil {
+			return err
+		}
+	}
+	if q.To != "" {
+		if to, err = day("to", q.To); err != nil {
+			return err
+		}
+	}
+	if q.From != "" && q.To != "" && to.Before(from) {
+		return invalid("to", "结束日期不能早于开始日期", "to must not be before from")
 	}
 	if q.Limit < 0 || q.Limit > MaxLimit {
 		return invalid("limit", fmt.Sprintf("每页条数须为1至%d", MaxLimit), fmt.Sprintf("the limit must be 1 to %d", MaxLimit))
@@ -95,7 +125,8 @@ func ParseQuery(v url.Values) (Query, error) {
 			return Query{}, invalid(p, "参数只能给出一次", "give this parameter once")
 		}
 	}
-	q := Query{Text: v.Get("q"), City: v.Get("city"), Category: v.Get("category"), PayUnit: v.Get("pay_unit"), Before: v.Get("before")}
+	q := Query{Text: v.Get("q"), City: v.Get("city"), Category: v.Get("category"), PayUnit: v.Get("pay_unit"),
+		From: v.Get("from"), To: v.Get("to"), Before: v.Get("before")}
 	var ok bool
 	if s := v.Get("min_pay_fen"); s != "" {
 		if q.MinPayFen, ok = decimal(s, MaxPayFen); !ok {
@@ -146,6 +177,8 @@ func (q Query) Values() url.Values {
 		v.Set("min_pay_fen", strconv.FormatInt(q.MinPayFen, 10))
 	}
 	set("pay_unit", q.PayUnit)
+	set("from", q.From)
+	set("to", q.To)
 	if q.Limit != 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}
@@ -169,50 +202,96 @@ func escapeLike(s string) string {
 	return b.String()
 }
 
-// Search finds open jobs, newest first. Text matches a substring of the
-// title or the description, ignoring the case of (at least ASCII)
-// letters; it is a first cut, before full-text search. A page ends at
-// Limit jobs; pass the last job's ID as Before for the next page.
+// seqCol is the column that orders jobs by insertion: SQLite's rowid,
+// PostgreSQL's identity column.
+func (s *Store) seqCol() string {
+	if s.db.Engine() == store.Postgres {
+		return "seq"
+	}
+	return "rowid"
+}
+
+// Search finds open jobs, newest first. Text is matched through the
+// full-text index (see terms.go): every word and every CJK run of the text
+// must occur in the title or description. A page ends at Limit jobs; pass
+// the last job's ID as Before for the next page.
 func (s *Store) Search(ctx context.Context, q Query) ([]Job, error) {
 	if err := q.check(); err != nil {
 		return nil, err
 	}
-	where := []string{`status = ?`}
+	seq := "j." + s.seqCol()
+	from := `jobs j`
+	where := []string{`j.status = ?`}
 	args := []any{Open}
-	if q.Text != "" {
-		where = append(where, `(LOWER(title) LIKE LOWER(?) ESCAPE '!' OR LOWER(description) LIKE LOWER(?) ESCAPE '!')`)
-		p := "%" + escapeLike(q.Text) + "%"
-		args = append(args, p, p)
+	tq := parseText(q.Text)
+	if !tq.empty() {
+		if s.db.Engine() == store.SQLite {
+			from = `jobs_fts f JOIN jobs j ON j.rowid = f.rowid`
+			seq = "f.rowid"
+			where = append([]string{`jobs_fts MATCH ?`}, where...)
+			args = append([]any{tq.fts5()}, args...)
+		} else {
+			if terms := tq.arrayTerms(); len(terms) > 0 {
+				where = append(where, `j.terms @> ?::text[]`)
+				args = append(args, terms)
+			}
+			// The array keeps no order: recheck runs of three or more
+			// characters, and single characters, as substrings.
+			for _, sub := range append(slices.Clone(tq.long), tq.singles...) {
+				where = append(where, `(LOWER(j.title) LIKE ? ESCAPE '!' OR LOWER(j.description) LIKE ? ESCAPE '!')`)
+				p := "%" + escapeLike(sub) + "%"
+				args = append(args, p, p)
+			}
+		}
 	}
 	if q.City != "" {
-		where = append(where, `city = ?`)
+		where = append(where, `j.city = ?`)
 		args = append(args, q.City)
 	}
 	if q.Category != "" {
-		where = append(where, `category = ?`)
+		where = append(where, `j.category = ?`)
 		args = append(args, q.Category)
 	}
 	if q.MinPayFen > 0 {
-		where = append(where, `pay_fen >= ?`)
+		where = append(where, `j.pay_fen >= ?`)
 		args = append(args, q.MinPayFen)
 	}
 	if q.PayUnit != "" {
-		where = append(where, `pay_unit = ?`)
+		where = append(where, `j.pay_unit = ?`)
 		args = append(args, q.PayUnit)
+	}
+	if q.From != "" {
+		t, _ := day("from", q.From)
+		where = append(where, `(j.ends_at IS NULL OR j.ends_at > ?)`)
+		args = append(args, t.UnixMicro())
+	}
+	if q.To != "" {
+		t, _ := day("to", q.To)
+		where = append(where, `(j.starts_at IS NULL OR j.starts_at < ?)`)
+		args = append(args, t.AddDate(0, 0, 1).UnixMicro())
 	}
 	if q.Before != "" {
 		var at int64
-		err := s.db.QueryRow(ctx, `SELECT created_at FROM jobs WHERE id = ?`, q.Before).Scan(&at)
+		err := s.db.QueryRow(ctx, `SELECT `+s.seqCol()+` FROM jobs WHERE id = ?`, q.Before).Scan(&at)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, invalid("before", "翻页游标不是已有的职位", "the cursor names no job")
 		}
 		if err != nil {
 			return nil, fmt.Errorf("jobs: search: %w", err)
 		}
-		where = append(where, `(created_at < ? OR (created_at = ? AND id < ?))`)
-		args = append(args, at, at, q.Before)
+		where = append(where, seq+` < ?`)
+		args = append(args, at)
 	}
 	args = append(args, q.Limit)
-	return s.jobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE `+strings.Join(where, ` AND `)+
-		` ORDER BY created_at DESC, id DESC LIMIT ?`, args...)
+	return s.jobs(ctx, `SELECT `+prefixed("j.", jobCols)+` FROM `+from+` WHERE `+strings.Join(where, ` AND `)+
+		` ORDER BY `+seq+` DESC LIMIT ?`, args...)
+}
+
+// prefixed qualifies each of a comma-separated column list with p.
+func prefixed(p, cols string) string {
+	fs := strings.Split(cols, ",")
+	for i, f := range fs {
+		fs[i] = p + strings.TrimSpace(f)
+	}
+	return strings.Join(fs, ", ")
 }

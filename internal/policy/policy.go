@@ -80,10 +80,13 @@ const (
 	// ContactGranted: the subject also agreed to be contacted by the
 	// actor's organisation, which may then see their contact details whole.
 	ContactGranted Relation = "contact_granted"
+	// Published: the subject made their résumé public, for verified
+	// employers to find (GIG-2): read, masked, and nothing more.
+	Published Relation = "published"
 )
 
 // Relations lists every relation.
-var Relations = []Relation{None, Self, Shared, ContactGranted}
+var Relations = []Relation{None, Self, Shared, ContactGranted, Published}
 
 // PurposeRights is the catalog purpose of data-subject rights requests; a
 // person reading or copying their own data uses it for every field.
@@ -327,7 +330,10 @@ func decideOthers(r Request) (Decision, bool) {
 		// Another user's data only through what the subject shared with the
 		// actor's organisation: read masked; values whole only after the
 		// subject agreed to be contacted.
-		if !hasAny(r.Roles, []Role{EmployerMember}) || (r.Relation != Shared && r.Relation != ContactGranted) {
+		if !hasAny(r.Roles, []Role{EmployerMember}) || (r.Relation != Shared && r.Relation != ContactGranted && r.Relation != Published) {
+			return Decision{Effect: Deny, Reason: ReasonNotPermitted}, false
+		}
+		if r.Relation == Published && r.Action != Read {
 			return Decision{Effect: Deny, Reason: ReasonNotPermitted}, false
 		}
 		switch r.Action {
