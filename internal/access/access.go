@@ -717,6 +717,42 @@ func (g *Guard) RevealContact(ctx context.Context, p *Principal, subject, field,
 	return g.vault.Get(decided(ctx, d), p.Actor(), purpose, subject, field, vault.MainRecord, rev)
 }
 
+// ProcessFor reads fields of subject whole for processing the platform
+// itself carries out for the person, on purpose — writing the bank
+// payment file of a payout, say — never to show them to anyone. The
+// person's consent to the purpose (with the sensitive scope when a field
+// is sensitive) is checked first; the read is audited with the actor, the
+// purpose, the reason and the consent's basis. Missing fields are simply
+// absent from the result.
+func (g *Guard) ProcessFor(ctx context.Context, actor vault.Actor, subject, purpose, reason string, fields []string) ([]vault.Value, error) {
+	labels, err := g.labels(fields)
+	if err != nil {
+		return nil, err
+	}
+	sensitive := false
+	for _, f := range labels {
+		sensitive = sensitive || f.Sensitive
+	}
+	ans, err := g.consent.Check(ctx, consent.Query{Subject: subject, Purpose: purpose, Sensitive: sensitive})
+	if err != nil {
+		return nil, err
+	}
+	if ans.State != policy.Granted {
+		if err := g.rec.Record(ctx, audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.decision", Subject: subject,
+			Fields: audit.SortedFields(fields...), Purpose: purpose, Outcome: string(policy.Deny),
+			Detail: map[string]string{"reason": policy.ReasonConsentRequired, "missing": strings.Join(ans.Missing, ",")}}); err != nil {
+			return nil, err
+		}
+		return nil, refusal(policy.Decision{Effect: policy.Deny, Reason: policy.ReasonConsentRequired, Missing: ans.Missing}, "")
+	}
+	rev, err := g.issuer.IssueSubject(actor.ID, subject, purpose, reason, time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	ctx = vault.WithDecision(ctx, string(policy.Allow), reason, ans.Basis)
+	return g.vault.List(ctx, actor, purpose, subject, vault.ListOptions{Fields: fields, Reveal: rev})
+}
+
 // Consent asks the decision point's consent question directly, for
 // processing that reads no vault value (recommendations ranked on
 // profile data, say); a refusal is audited like any other.

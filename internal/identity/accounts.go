@@ -431,7 +431,7 @@ func (s *Service) pendingInvite(ctx context.Context, q store.Querier, number str
 var loginNameRE = regexp.MustCompile(`^[a-z][a-z0-9._-]{2,31}$`)
 
 // staffRoles are the roles a staff account may hold.
-var staffRoles = []policy.Role{policy.SecurityAdmin, policy.AuditAdmin, policy.SystemAdmin, policy.DataOperator, policy.DPO, policy.Support}
+var staffRoles = []policy.Role{policy.SecurityAdmin, policy.AuditAdmin, policy.SystemAdmin, policy.DataOperator, policy.DPO, policy.Support, policy.KeyOfficer}
 
 func checkStaffRoles(rs []policy.Role) error {
 	if len(rs) == 0 {

@@ -153,8 +153,8 @@ func TestCheckStaffRoles(t *testing.T) {
 			want  want
 		}{"alone: " + string(r), []policy.Role{r}, ok})
 	}
-	if len(StaffRoles()) != 6 {
-		t.Fatalf("StaffRoles() = %v, want the six staff roles", StaffRoles())
+	if len(StaffRoles()) != 7 {
+		t.Fatalf("StaffRoles() = %v, want the seven staff roles", StaffRoles())
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -29,10 +29,13 @@ const (
 	DataOperator   Role = "data_operator"
 	DPO            Role = "dpo" // 个人信息保护负责人
 	Support        Role = "support"
+	// KeyOfficer holds a Shamir share of the platform's contract signing
+	// key; two officers together unseal it (ENC-7).
+	KeyOfficer Role = "key_officer"
 )
 
 // Roles lists every role.
-var Roles = []Role{Worker, EmployerMember, SecurityAdmin, AuditAdmin, SystemAdmin, DataOperator, DPO, Support}
+var Roles = []Role{Worker, EmployerMember, SecurityAdmin, AuditAdmin, SystemAdmin, DataOperator, DPO, Support, KeyOfficer}
 
 // Action is what the actor wants to do.
 type Action string
@@ -191,6 +194,7 @@ const (
 var conflicting = [][2]Role{
 	{AuditAdmin, SystemAdmin}, {AuditAdmin, DataOperator},
 	{SecurityAdmin, SystemAdmin}, {SecurityAdmin, DataOperator},
+	{KeyOfficer, SystemAdmin}, // who runs the servers does not also hold a key share
 }
 
 // CheckRoles reports whether a set of roles may be held by one account
@@ -208,7 +212,7 @@ func CheckRoles(roles []Role) (string, bool) {
 		switch r {
 		case Worker, EmployerMember:
 			user = true
-		case SecurityAdmin, AuditAdmin, SystemAdmin, DataOperator, DPO, Support:
+		case SecurityAdmin, AuditAdmin, SystemAdmin, DataOperator, DPO, Support, KeyOfficer:
 			staff = true
 		default:
 			return ReasonUnknown, false

@@ -92,8 +92,9 @@ CREATE TABLE contracts (
     application_id TEXT REFERENCES applications (id),
     org_id         TEXT NOT NULL REFERENCES organisations (id),
     subject_id     TEXT NOT NULL REFERENCES subjects (id),
-    status         TEXT NOT NULL, -- pending | signed | expired | void
-    digest         TEXT NOT NULL, -- hex digest of the canonical document
+    status         TEXT NOT NULL, -- offered | signed | void
+    variables      TEXT NOT NULL, -- JSON: the employer's template values (job, pay, dates); no worker PI
+    digest         TEXT NOT NULL DEFAULT '', -- hex digest of the canonical document, once signed
     valid_from     BIGINT NOT NULL,
     valid_until    BIGINT NOT NULL,
     created_by     TEXT NOT NULL,
