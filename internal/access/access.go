@@ -665,6 +665,16 @@ func (g *Guard) DeleteOwn(ctx context.Context, tx *store.Tx, p *Principal, purpo
 	return g.vault.DeleteTx(decided(ctx, d), tx, p.Actor(), purpose, p.SubjectID, fields...)
 }
 
+// PruneOwn keeps the newest keep values of one of the caller's own
+// multi-valued fields written since the given time, deleting the rest in
+// tx (search history, GIG-3).
+func (g *Guard) PruneOwn(ctx context.Context, tx *store.Tx, p *Principal, purpose, field string, keep int, since time.Time) (int, error) {
+	if p.SubjectID == "" || p.Kind == "staff" {
+		return 0, errs.New(errs.Forbidden, "", "只有用户本人可以删除自己的信息", "only users delete their own data")
+	}
+	return g.vault.PruneTx(ctx, tx, p.Actor(), purpose, p.SubjectID, field, keep, since)
+}
+
 // PublishingFunction is the registry function whose consent makes a résumé
 // public.
 const PublishingFunction = "info_publishing"

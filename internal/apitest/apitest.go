@@ -214,7 +214,20 @@ func (e *Env) Worker() User { return e.userLogin(e.Mobile(), nil) }
 func (e *Env) WorkerWith(mobile string) User { return e.userLogin(mobile, nil) }
 
 // Employer registers an employer member with a new organisation.
+// The organisation is then verified by staff, as employers are before they
+// post jobs; UnverifiedEmployer leaves it unverified.
 func (e *Env) Employer(orgName, uscc string) User {
+	e.T.Helper()
+	u := e.UnverifiedEmployer(orgName, uscc)
+	if _, err := e.Core.Jobs.VerifyOrg(context.Background(), u.OrgID, "staff:test-setup"); err != nil {
+		e.T.Fatalf("verify organisation: %v", err)
+	}
+	return u
+}
+
+// UnverifiedEmployer registers an employer whose organisation staff have
+// not verified yet.
+func (e *Env) UnverifiedEmployer(orgName, uscc string) User {
 	return e.userLogin(e.Mobile(), map[string]any{"register_as": "employer",
 		"organisation": map[string]any{"name": orgName, "uscc": uscc, "contact_name": "王经理"}})
 }

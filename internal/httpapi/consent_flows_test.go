@@ -490,7 +490,9 @@ func TestFlowRefuseEverythingOptional(t *testing.T) {
 			t.Errorf("own applications: %s", r.Body)
 		}
 		shared := f.conReadOK(emp.Token, app.Application.ID, "the employer reads the application")
-		if len(shared.Resume) != 1 || shared.Resume[0].Field != "resume_text" || shared.Resume[0].Value == text || shared.Resume[0].Value == "" {
+		// The résumé text and the contact number, both masked.
+		if len(shared.Resume) != 2 || shared.Resume[0].Field != "resume_text" || shared.Resume[0].Value == text || shared.Resume[0].Value == "" ||
+			shared.Resume[1].Field != "mobile" || !shared.Resume[1].Masked || !strings.Contains(shared.Resume[1].Value, "****") {
 			t.Errorf("the employer's view of the résumé: %+v", shared.Resume)
 		}
 		r = f.do("GET", "/v1/jobs/recommended", tok, nil)

@@ -11,7 +11,7 @@ import (
 // WithCore fills in the consent and platform parts of d from an assembled
 // core.
 func (d Deps) WithCore(c *app.Core) Deps {
-	d.Consent, d.Policies, d.Ledger, d.Jobs = c.ConsentService, c.Policies, c.Ledger, c.Jobs
+	d.Consent, d.Policies, d.Ledger, d.Jobs, d.Keys = c.ConsentService, c.Policies, c.Ledger, c.Jobs, c.Keys
 	d.Sources = policydoc.Sources{Catalog: c.Catalog, Functions: c.Functions, ThirdParty: c.ThirdParty}
 	if c.Keys != nil {
 		kid, pub := c.Keys.ReceiptPublicKey()

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"maps"
 	"net/http"
 	"slices"
@@ -80,16 +81,20 @@ func (s *Server) putProfile(w http.ResponseWriter, r *http.Request, p *access.Pr
 }
 
 type resumeBody struct {
-	Text        string   `json:"text"`
-	ExpectedPay *int64   `json:"expected_pay_fen"`
-	Skills      []string `json:"skills"`
-	Education   []string `json:"education"`
-	WorkHistory []string `json:"work_history"`
-	Visibility  string   `json:"visibility"`
+	Text        string            `json:"text"`
+	ExpectedPay *int64            `json:"expected_pay_fen"`
+	Skills      []string          `json:"skills"`
+	Education   []json.RawMessage `json:"education"`
+	WorkHistory []json.RawMessage `json:"work_history"`
+	Visibility  string            `json:"visibility"`
 }
 
 // putResume writes the worker's résumé — the basic function's necessary
-// PI. Free text is scanned for ID, card and mobile numbers (OPS-1).
+// PI — structured (education and work history as entries, skills,
+// expected pay) with free text. Free text is scanned for ID, card and
+// mobile numbers (OPS-1). A public résumé needs the worker's consent to
+// publishing and is found by verified employers through keyed tags of its
+// skills and the worker's city (GIG-2).
 func (s *Server) putResume(w http.ResponseWriter, r *http.Request, p *access.Principal) {
 	if !s.platformReady(w, r) {
 		return
@@ -117,28 +122,62 @@ func (s *Server) putResume(w http.ResponseWriter, r *http.Request, p *access.Pri
 		return
 	}
 	if in.ExpectedPay != nil {
+		if *in.ExpectedPay < 0 || *in.ExpectedPay > jobs.MaxPayFen {
+			s.fail(w, r, errs.New(errs.Invalid, "expected_pay_fen", "期望薪资超出范围", "the expected pay is out of range"))
+			return
+		}
 		items = append(items, vault.Item{Field: "expected_pay", Value: strconv.FormatInt(*in.ExpectedPay, 10)})
+	}
+	if len(in.Skills) > 50 {
+		s.fail(w, r, errs.New(errs.Invalid, "skills", "条目过多（最多50条）", "at most 50 entries"))
+		return
+	}
+	var skills []string
+	for i, v := range in.Skills {
+		field := "skills[" + strconv.Itoa(i) + "]"
+		if err := textscan.Check(field, v); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if v = strings.TrimSpace(v); v != "" {
+			items = append(items, vault.Item{Field: "skills", Record: strconv.Itoa(i + 1), Value: v})
+			skills = append(skills, v)
+		}
 	}
 	for _, part := range []struct {
 		field string
-		vals  []string
-	}{{"skills", in.Skills}, {"education", in.Education}, {"work_history", in.WorkHistory}} {
+		vals  []json.RawMessage
+	}{{"education", in.Education}, {"work_history", in.WorkHistory}} {
 		if len(part.vals) > 50 {
 			s.fail(w, r, errs.New(errs.Invalid, part.field, "条目过多（最多50条）", "at most 50 entries"))
 			return
 		}
-		for i, v := range part.vals {
-			field := part.field + "[" + strconv.Itoa(i) + "]"
-			if err := textscan.Check(field, v); err != nil {
+		for i, raw := range part.vals {
+			v, err := parseEntry(part.field, part.field+"["+strconv.Itoa(i)+"]", raw)
+			if err != nil {
 				s.fail(w, r, err)
 				return
 			}
-			if v = strings.TrimSpace(v); v != "" {
+			if v != "" {
 				items = append(items, vault.Item{Field: part.field, Record: strconv.Itoa(i + 1), Value: v})
 			}
 		}
 	}
 	ctx := r.Context()
+	var tags [][]byte
+	if in.Visibility == "public" {
+		if err := s.publishingConsent(r, p); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		tags = s.resumeTags("skill", skills...)
+		if city, err := s.deps.Guard.OwnValue(ctx, p, "city", "job_matching"); err == nil {
+			tags = append(tags, s.resumeTags("city", city)...)
+		} else if !errs.Is(err, errs.NotFound) {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	var res jobs.Resume
 	err := s.deps.DB.InTx(ctx, func(tx *store.Tx) error {
 		existing, err := s.deps.Jobs.Resumes(ctx, p.SubjectID)
@@ -156,6 +195,9 @@ func (s *Server) putResume(w http.ResponseWriter, r *http.Request, p *access.Pri
 				return err
 			}
 		} else if res, err = s.deps.Jobs.CreateResume(ctx, tx, p.SubjectID, in.Visibility); err != nil {
+			return err
+		}
+		if err := s.deps.Jobs.SetResumeTerms(ctx, tx, res.ID, tags); err != nil {
 			return err
 		}
 		return s.deps.Guard.WriteOwn(ctx, tx, p, "resume_sharing", items...)
@@ -199,6 +241,9 @@ func (s *Server) searchJobs(w http.ResponseWriter, r *http.Request, p *access.Pr
 		return
 	}
 	js, err := s.deps.Jobs.Search(r.Context(), q)
+	if err == nil && q.Before == "" {
+		err = s.recordSearch(r, p, q.Text) // the first page is the search; later pages are paging
+	}
 	s.reply(w, r, http.StatusOK, map[string]any{"jobs": nonNil(js), "personalised": false}, err)
 }
 
@@ -413,19 +458,29 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request, p *access.Princ
 		return
 	}
 	var in struct {
-		Title       string `json:"title"`
-		Description string `json:"description"`
-		City        string `json:"city"`
-		Category    string `json:"category"`
-		PayFen      int64  `json:"pay_fen"`
-		PayUnit     string `json:"pay_unit"`
+		Title       string      `json:"title"`
+		Description string      `json:"description"`
+		City        string      `json:"city"`
+		Category    string      `json:"category"`
+		PayFen      int64       `json:"pay_fen"`
+		PayUnit     string      `json:"pay_unit"`
+		Place       string      `json:"place"`
+		Lat         *float64    `json:"lat"`
+		Lng         *float64    `json:"lng"`
+		HeadCount   int         `json:"head_count"`
+		Slots       []jobs.Slot `json:"slots"`
 	}
 	if err := decode(r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	if err := s.verifiedOrg(r, p); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	j, err := s.deps.Jobs.Post(r.Context(), jobs.Job{OrgID: p.OrgID, Title: in.Title, Description: in.Description, City: in.City,
-		Category: in.Category, PayFen: in.PayFen, PayUnit: in.PayUnit, CreatedBy: p.ActorID()})
+		Category: in.Category, PayFen: in.PayFen, PayUnit: in.PayUnit, Place: in.Place, Lat: in.Lat, Lng: in.Lng,
+		HeadCount: in.HeadCount, Slots: in.Slots, CreatedBy: p.ActorID()})
 	s.reply(w, r, http.StatusCreated, map[string]any{"job": j}, err)
 }
 
@@ -463,7 +518,19 @@ func (s *Server) orgApplication(w http.ResponseWriter, r *http.Request, p *acces
 		s.fail(w, r, err)
 		return
 	}
-	vs, err := s.deps.Guard.ReadShared(ctx, p, a.SubjectID, "resume_sharing", functions.ResumeFields, policy.Shared)
+	rel := policy.Shared
+	if a.ContactAcceptedAt != nil {
+		rel = policy.ContactGranted
+	}
+	vs, err := s.deps.Guard.ReadShared(ctx, p, a.SubjectID, "resume_sharing", functions.ResumeFields, rel)
+	if err == nil {
+		// The contact number, masked until the worker accepts contact and
+		// the employer reveals it once (reveal-contact).
+		var mob []vault.Value
+		if mob, err = s.deps.Guard.ReadShared(ctx, p, a.SubjectID, "job_matching", []string{"mobile"}, rel); err == nil {
+			vs = append(vs, mob...)
+		}
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -29,6 +29,7 @@ import (
 	"gigvault/internal/errs"
 	"gigvault/internal/identity"
 	"gigvault/internal/jobs"
+	"gigvault/internal/keys"
 	"gigvault/internal/obs"
 	"gigvault/internal/policydoc"
 	"gigvault/internal/ratelimit"
@@ -71,6 +72,9 @@ type Deps struct {
 	Ledger     *sharing.Ledger
 	Jobs       *jobs.Store
 	ReceiptKey *ReceiptKey
+
+	// The gig platform (issue 5).
+	Keys *keys.Keyring // keyed tags of public-résumé terms; the platform contract signing key
 }
 
 // Route is one registered endpoint; the OpenAPI test compares these with
@@ -113,6 +117,7 @@ func New(d Deps) *Server {
 	s.routesV1()
 	s.routesConsent()
 	s.routesPlatform()
+	s.routesGig()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, errs.New(errs.NotFound, "", "接口不存在", "no such endpoint"))
 	})

@@ -77,6 +77,7 @@ type Keyring struct {
 	signerID string
 	receipt  cryptox.Signer // consent-receipt signing key (SM2 by default)
 	rcptID   string
+	platform platformState // the contract signing key, once unsealed (platform.go)
 	origin   string // "generated" or "configured": the root the store was created under
 }
 
