@@ -78,7 +78,7 @@ type Keyring struct {
 	receipt  cryptox.Signer // consent-receipt signing key (SM2 by default)
 	rcptID   string
 	platform platformState // the contract signing key, once unsealed (platform.go)
-	origin   string // "generated" or "configured": the root the store was created under
+	origin   string        // "generated" or "configured": the root the store was created under
 }
 
 type dek struct {

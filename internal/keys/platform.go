@@ -44,7 +44,9 @@ type platformState struct {
 }
 
 // PlatformKeyID is the key ID of a platform public key.
-func PlatformKeyID(suite cryptox.Suite, public []byte) string { return "platform-" + keyID(suite, public) }
+func PlatformKeyID(suite cryptox.Suite, public []byte) string {
+	return "platform-" + keyID(suite, public)
+}
 
 // InitPlatform creates the platform signing key and returns the n shares,
 // any threshold of which unseal it. The shares are shown once, to be handed
