@@ -5,6 +5,10 @@
 //	gigvault audit verify     recompute the audit chain and check its signatures
 //	gigvault keys status      show key versions and counts (never key bytes)
 //	gigvault keys rotate      add a KEK version and re-wrap every data key, online
+//	gigvault keys init-platform  create the platform contract key, split among key officers
+//	gigvault keys unseal      present a key officer's share to a running server
+//	gigvault contract verify  check a downloaded electronic contract
+//	gigvault report regulator write the signed compliance package for a regulator
 //	gigvault demo seed        write synthetic workers through the vault (GIG-8)
 //	gigvault version          print the version
 //
@@ -49,6 +53,11 @@ func commands() []command {
 		{"demo seed", "write synthetic workers through the vault (GIG-8)", cmdDemoSeed},
 		{"admin create", "create a staff account with TOTP enrolment (the first security admin)", cmdAdminCreate},
 		{"consent verify-receipt", "check a signed consent receipt file", cmdConsentVerifyReceipt},
+		{"keys init-platform", "create the platform contract signing key, split among key officers (ENC-7)", cmdKeysInitPlatform},
+		{"keys unseal", "present a key officer's share of the platform key to a running server", cmdKeysUnseal},
+		{"contract verify", "check a downloaded electronic contract file", cmdContractVerify},
+		{"report regulator", "write the signed compliance package for a regulator (GIG-9)", cmdReportRegulator},
+		{"report verify", "check a signed regulator package", cmdReportVerify},
 		{"version", "print the version", cmdVersion},
 	}
 }

@@ -19,17 +19,21 @@ import (
 	"gigvault/internal/clock"
 	"gigvault/internal/consent"
 	"gigvault/internal/cryptox"
+	"gigvault/internal/esign"
 	"gigvault/internal/functions"
 	"gigvault/internal/identity"
+	"gigvault/internal/idv"
 	"gigvault/internal/jobs"
 	"gigvault/internal/keys"
 	"gigvault/internal/policydoc"
 	"gigvault/internal/receipt"
+	"gigvault/internal/sealkey"
 	"gigvault/internal/sharing"
 	"gigvault/internal/sms"
 	"gigvault/internal/store"
 	"gigvault/internal/thirdparty"
 	"gigvault/internal/vault"
+	"gigvault/internal/verify"
 )
 
 // Config is everything the core needs. Zero values are the demo-safe defaults.
@@ -68,6 +72,10 @@ type Config struct {
 	// production SMS log-in answers "unavailable" until one is configured.
 	// The console gateway is refused in production.
 	SMS sms.Gateway
+	// Verifier checks identities (GIG-5). Nil: the sandbox in dev; in
+	// production verification answers "unavailable" until one is
+	// configured. The sandbox is refused in production.
+	Verifier verify.Verifier
 
 	Clock  clock.Clock
 	Logger *slog.Logger
@@ -96,6 +104,10 @@ type Core struct {
 	Policies       *policydoc.Store
 	Ledger         *sharing.Ledger
 	Jobs           *jobs.Store
+	Verifier       verify.Verifier
+	IDV            *idv.Store
+	ESign          *esign.Service
+	Unsealer       *sealkey.Unsealer // nil until the platform key exists
 	Approvals      *approval.Store
 	Guard          *access.Guard
 	Identity       *identity.Service
@@ -324,5 +336,5 @@ func (c *Core) openAccess() error {
 	c.Guard = access.New(c.DB, c.Vault, c.Issuer, c.Consent, c.Approvals, c.Audit, cfg.Clock, cfg.Access)
 	c.Identity = identity.New(identity.Deps{DB: c.DB, Vault: c.Vault, Keys: c.Keys, Audit: c.Audit, Consent: c.ConsentService,
 		Guard: c.Guard, Approvals: c.Approvals, SMS: c.SMS, Suite: c.Suite, Clock: cfg.Clock}, cfg.Identity)
-	return nil
+	return c.openGig(context.Background())
 }

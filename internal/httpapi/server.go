@@ -27,15 +27,19 @@ import (
 	"gigvault/internal/clock"
 	"gigvault/internal/consent"
 	"gigvault/internal/errs"
+	"gigvault/internal/esign"
 	"gigvault/internal/identity"
+	"gigvault/internal/idv"
 	"gigvault/internal/jobs"
 	"gigvault/internal/keys"
 	"gigvault/internal/obs"
 	"gigvault/internal/policydoc"
 	"gigvault/internal/ratelimit"
+	"gigvault/internal/sealkey"
 	"gigvault/internal/sharing"
 	"gigvault/internal/sms"
 	"gigvault/internal/store"
+	"gigvault/internal/verify"
 )
 
 // Pinger is something /readyz checks.
@@ -74,7 +78,11 @@ type Deps struct {
 	ReceiptKey *ReceiptKey
 
 	// The gig platform (issue 5).
-	Keys *keys.Keyring // keyed tags of public-résumé terms; the platform contract signing key
+	Keys     *keys.Keyring // keyed tags of public-résumé terms; the platform contract signing key
+	Verifier verify.Verifier
+	IDV      *idv.Store
+	ESign    *esign.Service
+	Unsealer *sealkey.Unsealer // nil until the platform key exists
 }
 
 // Route is one registered endpoint; the OpenAPI test compares these with
@@ -118,6 +126,7 @@ func New(d Deps) *Server {
 	s.routesConsent()
 	s.routesPlatform()
 	s.routesGig()
+	s.routesESign()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, errs.New(errs.NotFound, "", "接口不存在", "no such endpoint"))
 	})

@@ -84,7 +84,7 @@ func (k *Keyring) InitPlatform(ctx context.Context, n, threshold int) ([]sealkey
 	if err != nil {
 		return nil, PlatformKey{}, fmt.Errorf("keys: platform key: %w", err)
 	}
-	return shares, PlatformKey{KeyID: PlatformKeyID(k.suite, pub), Public: pub, Set: set}, nil
+	return shares, PlatformKey{Public: pub, Set: set}, nil
 }
 
 // PlatformKey returns the platform key's public part; ErrNoPlatformKey
@@ -98,15 +98,15 @@ func (k *Keyring) PlatformKey(ctx context.Context) (PlatformKey, error) {
 	if err != nil {
 		return PlatformKey{}, fmt.Errorf("keys: platform key: %w", err)
 	}
-	return PlatformKey{KeyID: PlatformKeyID(k.suite, pub), Public: pub, Set: sealkey.SetIDFor(k.suite, pub)}, nil
+	return PlatformKey{Public: pub, Set: sealkey.SetIDFor(k.suite, pub)}, nil
 }
 
 // UnsealPlatform opens the platform signing key with the key-encryption
 // key the officers' shares combine to; a wrong key fails its integrity
 // check and leaves it sealed.
 func (k *Keyring) UnsealPlatform(ctx context.Context, kek []byte) error {
-	var wrapped, pub []byte
-	err := k.db.QueryRow(ctx, `SELECT wrapped, public_key FROM kms_keys WHERE name = ?`, namePlatform).Scan(&wrapped, &pub)
+	var wrapped []byte
+	err := k.db.QueryRow(ctx, `SELECT wrapped FROM kms_keys WHERE name = ?`, namePlatform).Scan(&wrapped)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNoPlatformKey
 	}
@@ -123,23 +123,23 @@ func (k *Keyring) UnsealPlatform(ctx context.Context, kek []byte) error {
 		return fmt.Errorf("keys: platform key: %w", err)
 	}
 	k.platform.mu.Lock()
-	k.platform.signer, k.platform.keyID = signOnly{s}, PlatformKeyID(k.suite, pub)
+	k.platform.signer = signOnly{s}
 	k.platform.mu.Unlock()
 	return nil
 }
 
-// PlatformSigner returns the unsealed platform signer and its key ID; ok is
-// false while it is sealed. The signer never hands out its private key.
-func (k *Keyring) PlatformSigner() (s cryptox.Signer, keyID string, ok bool) {
+// PlatformSigner returns the unsealed platform signer; ok is false while
+// it is sealed. The signer never hands out its private key.
+func (k *Keyring) PlatformSigner() (s cryptox.Signer, ok bool) {
 	k.platform.mu.RLock()
 	defer k.platform.mu.RUnlock()
-	return k.platform.signer, k.platform.keyID, k.platform.signer != nil
+	return k.platform.signer, k.platform.signer != nil
 }
 
 // SealPlatform forgets the unsealed platform signer.
 func (k *Keyring) SealPlatform() {
 	k.platform.mu.Lock()
-	k.platform.signer, k.platform.keyID = nil, ""
+	k.platform.signer = nil
 	k.platform.mu.Unlock()
 }
 
