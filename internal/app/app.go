@@ -25,6 +25,7 @@ import (
 	"gigvault/internal/idv"
 	"gigvault/internal/jobs"
 	"gigvault/internal/keys"
+	"gigvault/internal/payout"
 	"gigvault/internal/policydoc"
 	"gigvault/internal/receipt"
 	"gigvault/internal/sealkey"
@@ -76,6 +77,9 @@ type Config struct {
 	// production verification answers "unavailable" until one is
 	// configured. The sandbox is refused in production.
 	Verifier verify.Verifier
+	// Rail pays payout batches (GIG-7). Nil: the sandbox bank in dev; in
+	// production payouts answer "unavailable" until one is configured.
+	Rail payout.Rail
 
 	Clock  clock.Clock
 	Logger *slog.Logger
@@ -108,6 +112,8 @@ type Core struct {
 	IDV            *idv.Store
 	ESign          *esign.Service
 	Unsealer       *sealkey.Unsealer // nil until the platform key exists
+	Payouts        *payout.Store
+	Rail           payout.Rail
 	Approvals      *approval.Store
 	Guard          *access.Guard
 	Identity       *identity.Service

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 
+	"gigvault/internal/cryptox"
 	"gigvault/internal/errs"
 	"gigvault/internal/esign"
 	"gigvault/internal/idv"
 	"gigvault/internal/keys"
+	"gigvault/internal/payout"
 	"gigvault/internal/sealkey"
 	"gigvault/internal/verify"
 )
@@ -43,7 +45,38 @@ func (c *Core) openGig(ctx context.Context) error {
 	}
 	c.IDV = idv.New(c.DB, cfg.Clock)
 	c.ESign = esign.New(c.DB, c.Keys, cfg.Clock)
+	c.Payouts = payout.New(c.DB, cfg.Clock)
+	c.Rail = cfg.Rail
+	if c.Rail == nil {
+		if cfg.Production() {
+			c.Rail = unconfiguredRail{}
+		} else {
+			key, err := c.Keys.TransferKey(ctx)
+			if err != nil {
+				return err
+			}
+			rail, err := payout.NewSandboxRail(payout.SandboxConfig{Suite: c.Suite, Key: key, Clock: cfg.Clock})
+			cryptox.Wipe(key)
+			if err != nil {
+				return err
+			}
+			c.Rail = rail
+		}
+	}
 	return c.openUnsealer(ctx)
+}
+
+// unconfiguredRail answers "unavailable": the production default until a
+// bank channel is configured.
+type unconfiguredRail struct{}
+
+var errNoRail = errs.New(errs.Unavailable, "", "代发薪资通道尚未配置", "no payout rail is configured")
+
+func (unconfiguredRail) Submit(context.Context, string, []byte) (payout.RailReceipt, error) {
+	return payout.RailReceipt{}, errNoRail
+}
+func (unconfiguredRail) Status(context.Context, string) ([]payout.RowResult, error) {
+	return nil, errNoRail
 }
 
 // openUnsealer prepares the platform key's unsealer when the key exists,

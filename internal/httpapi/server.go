@@ -33,12 +33,14 @@ import (
 	"gigvault/internal/jobs"
 	"gigvault/internal/keys"
 	"gigvault/internal/obs"
+	"gigvault/internal/payout"
 	"gigvault/internal/policydoc"
 	"gigvault/internal/ratelimit"
 	"gigvault/internal/sealkey"
 	"gigvault/internal/sharing"
 	"gigvault/internal/sms"
 	"gigvault/internal/store"
+	"gigvault/internal/vault"
 	"gigvault/internal/verify"
 )
 
@@ -83,6 +85,11 @@ type Deps struct {
 	IDV      *idv.Store
 	ESign    *esign.Service
 	Unsealer *sealkey.Unsealer // nil until the platform key exists
+
+	Vault        *vault.Vault // presence checks only (has a bank card)
+	Payouts      *payout.Store
+	Rail         payout.Rail
+	PayoutLimits payout.Limits
 }
 
 // Route is one registered endpoint; the OpenAPI test compares these with
@@ -127,6 +134,7 @@ func New(d Deps) *Server {
 	s.routesPlatform()
 	s.routesGig()
 	s.routesESign()
+	s.routesPayout()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, errs.New(errs.NotFound, "", "接口不存在", "no such endpoint"))
 	})

@@ -173,7 +173,7 @@ func Write(w io.Writer, calName string, events []Event, now time.Time) error {
 	cal.SetMethod(ics.MethodPublish)
 	cal.SetXWRCalName(calName)
 	cal.SetXWRTimezone(TimeZone)
-	cal.SetRefreshInterval(RefreshInterval, ics.WithValue(string(ics.ValueDataTypeDuration)))
+	cal.SetRefreshInterval(RefreshInterval) // the library adds VALUE=DURATION
 	cal.SetXPublishedTTL(RefreshInterval)
 	for _, e := range evs {
 		addEvent(cal, e, now)

@@ -40,7 +40,7 @@ func HashToken(token string) ([]byte, bool) {
 			return nil, false
 		}
 	}
-	// The last character holds 2 bits of data and 4 padding bits: the
+	// The last character holds 4 bits of data and 2 padding bits: the
 	// strict decoder refuses a set padding bit, so each token has one
 	// spelling.
 	if _, err := tokenEncoding.DecodeString(token); err != nil {

@@ -145,3 +145,33 @@ func (k *Keyring) SealPlatform() {
 
 // Suite is the key store's crypto suite.
 func (k *Keyring) Suite() cryptox.Suite { return k.suite }
+
+// nameTransfer is the kms_keys row of the payout transfer key.
+const nameTransfer = "payout-transfer"
+
+// TransferKey returns the symmetric key that seals bank payment files for
+// transfer (GIG-7), creating it on first use. It is the one key this
+// package hands out: the bank holds the same key, exchanged out of band
+// (gigvault keys transfer-key), to open the files.
+func (k *Keyring) TransferKey(ctx context.Context) ([]byte, error) {
+	var wrapped []byte
+	err := k.db.QueryRow(ctx, `SELECT wrapped FROM kms_keys WHERE name = ?`, nameTransfer).Scan(&wrapped)
+	if errors.Is(err, sql.ErrNoRows) {
+		key := cryptox.NewKey(k.suite)
+		defer cryptox.Wipe(key)
+		_, err = k.db.Exec(ctx, `INSERT INTO kms_keys (name, purpose, wrapped, public_key, created_at) VALUES (?, 'payout_transfer', ?, NULL, ?)`,
+			nameTransfer, cryptox.Seal(k.root, nil, key, namedAAD(nameTransfer)), k.now())
+		if err != nil && !store.IsUniqueViolation(err) {
+			return nil, fmt.Errorf("keys: transfer key: %w", err)
+		}
+		err = k.db.QueryRow(ctx, `SELECT wrapped FROM kms_keys WHERE name = ?`, nameTransfer).Scan(&wrapped)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keys: transfer key: %w", err)
+	}
+	key, err := cryptox.Open(k.root, nil, wrapped, namedAAD(nameTransfer))
+	if err != nil {
+		return nil, fmt.Errorf("keys: transfer key: %w", ErrIntegrity)
+	}
+	return key, nil
+}

@@ -105,6 +105,7 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxFileBytes <= 0 {
 		l.MaxFileBytes = DefaultMaxFileBytes
 	}
+	l.MaxFileBytes = min(l.MaxFileBytes, 1<<40) // the file is read into memory
 	return l
 }
 
@@ -230,8 +231,8 @@ func yuan(fen int64) string {
 	return s
 }
 
-// checkMemo checks a memo: optional; valid UTF-8 without control or
-// bidirectional characters; at most MaxMemoRunes; not starting with a
+// checkMemo checks a memo: optional; at most MaxMemoRunes; valid UTF-8
+// without control or bidirectional characters; not starting with a
 // character spreadsheets take for a formula (the memo goes into the bank's
 // file); and no ID, bank-card or mobile number in it (OPS-1: memos are
 // stored in clear).
@@ -239,12 +240,12 @@ func checkMemo(line int, memo string) *RowError {
 	if memo == "" {
 		return nil
 	}
-	if !utf8.ValidString(memo) || format.Validate(format.KindShortText, memo) != nil {
-		e := rowErr(line, "memo", CodeMemoFormat, "备注含有不允许的字符(控制字符或无效编码)", "the memo contains characters that are not allowed (control characters or invalid encoding)")
-		return &e
-	}
 	if n := utf8.RuneCountInString(memo); n > MaxMemoRunes {
 		e := rowErr(line, "memo", CodeMemoTooLong, "备注不能超过"+strconv.Itoa(MaxMemoRunes)+"个字符", "the memo must be at most "+strconv.Itoa(MaxMemoRunes)+" characters")
+		return &e
+	}
+	if format.Validate(format.KindShortText, memo) != nil {
+		e := rowErr(line, "memo", CodeMemoFormat, "备注含有不允许的字符(控制字符或无效编码)", "the memo contains characters that are not allowed (control characters or invalid encoding)")
 		return &e
 	}
 	switch memo[0] {

@@ -303,7 +303,11 @@ func TestWrapUnwrap(t *testing.T) {
 		for name, try := range map[string]func() ([]byte, error){
 			"wrong kek": func() ([]byte, error) { return Unwrap(suite, other, w, []byte("platform-signing")) },
 			"wrong aad": func() ([]byte, error) { return Unwrap(suite, kek, w, []byte("audit-signing")) },
-			"altered":   func() ([]byte, error) { x := bytes.Clone(w); x[len(x)-1] ^= 1; return Unwrap(suite, kek, x, []byte("platform-signing")) },
+			"altered": func() ([]byte, error) {
+				x := bytes.Clone(w)
+				x[len(x)-1] ^= 1
+				return Unwrap(suite, kek, x, []byte("platform-signing"))
+			},
 			"truncated": func() ([]byte, error) { return Unwrap(suite, kek, w[:10], []byte("platform-signing")) },
 		} {
 			_, err := try()

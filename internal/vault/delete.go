@@ -86,3 +86,15 @@ func (v *Vault) PruneTx(ctx context.Context, tx *store.Tx, actor Actor, purpose,
 	return int(n), v.log.Append(ctx, tx, audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.delete", Subject: subject,
 		Fields: audit.SortedFields(field), Purpose: purpose, Outcome: "ok", Detail: map[string]string{"values": fmt.Sprint(n), "reason": "retention"}})
 }
+
+// Has reports whether subject has a value of field, from the row's
+// presence alone: nothing is decrypted, so nothing is audited.
+func (v *Vault) Has(ctx context.Context, subject, field string) (bool, error) {
+	var n int
+	err := v.db.QueryRow(ctx, `SELECT COUNT(*) FROM pi_values v JOIN subjects s ON s.id = v.subject_id
+		WHERE v.subject_id = ? AND v.field = ? AND s.erased_at IS NULL`, subject, field).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("vault: has: %w", err)
+	}
+	return n > 0, nil
+}

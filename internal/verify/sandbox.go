@@ -76,9 +76,10 @@ func (id Identity) Request(level Level) Request {
 	return r
 }
 
-// Expect returns the sandbox's outcome for id.Request(level) with any
-// card or mobile number when the entry has none: "pass", a Reason code or
-// "provider_error".
+// Expect returns the sandbox's outcome for id.Request(level) — "pass", a
+// Reason code or "provider_error". When the entry has no card (or mobile
+// number) on record and level needs one, the request must carry some valid
+// one, and the outcome is the same whichever.
 func (id Identity) Expect(level Level) string {
 	if o := id.forced(level); o != "" {
 		return o
@@ -318,9 +319,10 @@ type Call struct {
 // they must not change while Verify runs. Verify is safe for concurrent use.
 type Sandbox struct {
 	// Latency is the simulated round trip: each admitted call waits between
-	// half and one and a half times it, chosen from a digest of the request
-	// and the call's sequence number, so a given sequence of calls waits the
-	// same from run to run. NewSandbox sets DefaultLatency; 0 waits not at all.
+	// half and one and a half times it, chosen from the call's sequence
+	// number (calls that passed Check, from 0), so a given sequence of calls
+	// waits the same from run to run. NewSandbox sets DefaultLatency; 0
+	// waits not at all.
 	Latency time.Duration
 	// Sleep waits; a non-nil error ends the call (as errs.Unavailable
 	// wrapping it). NewSandbox sets a timer that returns ctx.Err() when ctx
@@ -405,7 +407,7 @@ func (s *Sandbox) Verify(ctx context.Context, r Request) (Result, error) {
 		return Result{}, errRateLimited(fmt.Errorf("sandbox: over %d calls a minute", s.PerMinute)).After(wait)
 	}
 
-	if d := s.latency(digest, seq); d > 0 {
+	if d := s.latency(seq); d > 0 {
 		call.Latency = d
 		sl := s.Sleep
 		if sl == nil {
@@ -465,16 +467,15 @@ func (s *Sandbox) admit(now time.Time) (time.Duration, bool) {
 	return 0, true
 }
 
-// latency returns the wait of call seq: [Latency/2, 3·Latency/2).
-func (s *Sandbox) latency(digest []byte, seq uint64) time.Duration {
+// latency returns the wait of call seq, in [Latency/2, 3·Latency/2): a
+// function of seq alone, so it is the same from run to run and tells
+// nothing about the factors.
+func (s *Sandbox) latency(seq uint64) time.Duration {
 	if s.Latency <= 0 {
 		return 0
 	}
-	h := sha256.New()
-	h.Write(digest)
-	h.Write(binary.BigEndian.AppendUint64(nil, seq))
-	r := binary.BigEndian.Uint64(h.Sum(nil))
-	return s.Latency/2 + time.Duration(r%uint64(s.Latency))
+	h := sha256.Sum256(binary.BigEndian.AppendUint64([]byte("gigvault sandbox latency"), seq))
+	return s.Latency/2 + time.Duration(binary.BigEndian.Uint64(h[:8])%uint64(s.Latency))
 }
 
 // digest is the keyed digest of a checked request's level and factors.
