@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"gigvault/internal/access"
@@ -111,7 +112,8 @@ type Core struct {
 	Verifier       verify.Verifier
 	IDV            *idv.Store
 	ESign          *esign.Service
-	Unsealer       *sealkey.Unsealer // nil until the platform key exists
+	Unsealer       *sealkey.Unsealer // nil until the platform key exists; see PlatformUnsealer
+	unsealMu       sync.Mutex
 	Payouts        *payout.Store
 	Rail           payout.Rail
 	Approvals      *approval.Store

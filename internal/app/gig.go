@@ -98,11 +98,16 @@ func (c *Core) openUnsealer(ctx context.Context) error {
 	return nil
 }
 
-// ReloadPlatformKey picks up a platform key created after start (by
-// gigvault keys init-platform on a running deployment).
-func (c *Core) ReloadPlatformKey(ctx context.Context) error {
-	if c.Unsealer != nil {
-		return nil
+// PlatformUnsealer returns the platform key's unsealer, picking up a key
+// created after start (gigvault keys init-platform on a running
+// deployment); nil when there is no key yet.
+func (c *Core) PlatformUnsealer(ctx context.Context) (*sealkey.Unsealer, error) {
+	c.unsealMu.Lock()
+	defer c.unsealMu.Unlock()
+	if c.Unsealer == nil {
+		if err := c.openUnsealer(ctx); err != nil {
+			return nil, err
+		}
 	}
-	return c.openUnsealer(ctx)
+	return c.Unsealer, nil
 }

@@ -480,12 +480,33 @@ func (s *Server) verifyContractFile(w http.ResponseWriter, r *http.Request) {
 		"problems": nonNil(rep.Problems), "contract_id": f.ContractID})
 }
 
-func (s *Server) platformKeyStatus(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+var errNoPlatformKey = errs.New(errs.Unavailable, "", "平台签署密钥尚未创建（gigvault keys init-platform）", "no platform signing key: run gigvault keys init-platform").
+	With("no_platform_key", nil, "")
+
+// unsealer returns the platform key's unsealer, or answers that there is
+// no platform key yet.
+func (s *Server) unsealer(w http.ResponseWriter, r *http.Request) *sealkey.Unsealer {
 	if s.deps.Unsealer == nil || s.deps.Keys == nil {
-		WriteError(w, r, errs.New(errs.Unavailable, "", "平台签署密钥尚未创建（gigvault keys init-platform）", "no platform signing key: run gigvault keys init-platform"))
+		WriteError(w, r, errNoPlatformKey)
+		return nil
+	}
+	u, err := s.deps.Unsealer(r.Context())
+	if err == nil && u == nil {
+		err = errNoPlatformKey
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return nil
+	}
+	return u
+}
+
+func (s *Server) platformKeyStatus(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	u := s.unsealer(w, r)
+	if u == nil {
 		return
 	}
-	st := s.deps.Unsealer.Status()
+	st := u.Status()
 	_, unsealed := s.deps.Keys.PlatformSigner()
 	writeJSON(w, http.StatusOK, map[string]any{"sealed": !unsealed, "shares": st.Shares, "threshold": st.Threshold,
 		"officers": nonNil(st.Officers), "set_id": st.SetID.String(), "expires_at": st.ExpiresAt})
@@ -495,8 +516,8 @@ func (s *Server) platformKeyStatus(w http.ResponseWriter, r *http.Request, p *ac
 // presents their own; when the threshold is reached the platform key is
 // unsealed. Every share presented is audited, without the share.
 func (s *Server) unsealPlatform(w http.ResponseWriter, r *http.Request, p *access.Principal) {
-	if s.deps.Unsealer == nil {
-		WriteError(w, r, errs.New(errs.Unavailable, "", "平台签署密钥尚未创建（gigvault keys init-platform）", "no platform signing key: run gigvault keys init-platform"))
+	u := s.unsealer(w, r)
+	if u == nil {
 		return
 	}
 	var in struct {
@@ -509,7 +530,7 @@ func (s *Server) unsealPlatform(w http.ResponseWriter, r *http.Request, p *acces
 	sh, err := sealkey.ParseShare(strings.TrimSpace(in.Share))
 	var st sealkey.Progress
 	if err == nil {
-		st, err = s.deps.Unsealer.Submit(p.AccountID, sh)
+		st, err = u.Submit(p.AccountID, sh)
 		sh.Wipe()
 	}
 	outcome := "ok"

@@ -84,7 +84,7 @@ type Deps struct {
 	Verifier verify.Verifier
 	IDV      *idv.Store
 	ESign    *esign.Service
-	Unsealer *sealkey.Unsealer // nil until the platform key exists
+	Unsealer func(context.Context) (*sealkey.Unsealer, error) // nil, or nil result, until the platform key exists
 
 	Vault        *vault.Vault // presence checks only (has a bank card)
 	Payouts      *payout.Store
