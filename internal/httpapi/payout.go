@@ -160,33 +160,13 @@ func (s *Server) decidePayout(w http.ResponseWriter, r *http.Request, p *access.
 	s.reply(w, r, http.StatusOK, map[string]any{"batch": b}, err)
 }
 
-// payoutActor is who reads payees' details for the bank file: the
-// platform, on the employer member's instruction.
-func payoutActor(p *access.Principal) vault.Actor {
-	return vault.Actor{ID: "system:payout/" + p.ActorID(), Channel: "api"}
-}
-
-// submitPayout produces the bank payment file of an approved batch — card
-// numbers decrypted only into it, the file sealed with the transfer key —
-// hands it to the payout rail, records the provision to the bank in the
-// sharing ledger and the rail's per-row results.
-func (s *Server) submitPayout(w http.ResponseWriter, r *http.Request, p *access.Principal) {
-	if !s.payoutReady(w, r) {
-		return
-	}
+// sendBankFile writes the bank payment file of an approved batch (card
+// numbers decrypted only into it), seals it with the transfer key, marks
+// the batch submitted with the file's digest — before the rail sees it, so
+// a failure in between leaves a batch to reconcile, never one paid twice —
+// hands it to the rail and records the provision to the bank.
+func (s *Server) sendBankFile(r *http.Request, p *access.Principal, b payout.Batch, rows []payout.Row) (string, error) {
 	ctx := r.Context()
-	b, err := s.ownBatch(r, p)
-	if err == nil && b.Status != payout.Approved {
-		err = errs.New(errs.Conflict, "id", "只有已批准的批次可以提交银行", "only an approved batch can be submitted").With("status_"+b.Status, nil, b.ID)
-	}
-	var rows []payout.Row
-	if err == nil {
-		rows, err = s.deps.Payouts.Rows(ctx, b.ID)
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	actor := payoutActor(p)
 	payee := func(ctx context.Context, subject string) (payout.Payee, error) {
 		vs, err := s.deps.Guard.ProcessFor(ctx, actor, subject, "payout", "bank payment file of batch "+b.ID, []string{"name", "bank_card", "bank_name"})
@@ -208,24 +188,21 @@ func (s *Server) submitPayout(w http.ResponseWriter, r *http.Request, p *access.
 	}
 	key, err := s.deps.Keys.TransferKey(ctx)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return "", err
 	}
 	defer cryptox.Wipe(key)
 	sealed, digest, err := payout.GenerateTransferFile(ctx, s.deps.Keys.Suite(), key, b, rows, payee)
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if _, err := s.deps.Rail.Submit(ctx, b.ID, sealed); err != nil {
-		s.fail(w, r, err)
-		return
+		return "", err
 	}
 	var subjects []string
 	for _, row := range rows {
 		if !slices.Contains(subjects, row.WorkerID) {
 			subjects = append(subjects, row.WorkerID)
 		}
+	}
+	if _, err := s.deps.Payouts.MarkSubmitted(ctx, b.ID, digest); err != nil {
+		return "", err
 	}
 	err = s.deps.DB.InTx(ctx, func(tx *store.Tx) error {
 		_, err := s.deps.Ledger.Append(ctx, tx, sharing.Provision{Recipient: "payout_bank", RecipientKind: "processor", Purpose: "payout",
@@ -234,13 +211,50 @@ func (s *Server) submitPayout(w http.ResponseWriter, r *http.Request, p *access.
 		return err
 	})
 	if err != nil {
+		return "", err
+	}
+	if _, err := s.deps.Rail.Submit(ctx, b.ID, sealed); err != nil {
+		return "", err
+	}
+	return digest, nil
+}
+
+// payoutActor is who reads payees' details for the bank file: the
+// platform, on the employer member's instruction.
+func payoutActor(p *access.Principal) vault.Actor {
+	return vault.Actor{ID: "system:payout/" + p.ActorID(), Channel: "api"}
+}
+
+// submitPayout produces the bank payment file of an approved batch — card
+// numbers decrypted only into it, the file sealed with the transfer key —
+// hands it to the payout rail, records the provision to the bank in the
+// sharing ledger and the rail's per-row results.
+func (s *Server) submitPayout(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	if !s.payoutReady(w, r) {
+		return
+	}
+	ctx := r.Context()
+	b, err := s.ownBatch(r, p)
+	if err == nil && b.Status != payout.Approved && b.Status != payout.Submitted {
+		err = errs.New(errs.Conflict, "id", "只有已批准的批次可以提交银行", "only an approved batch can be submitted").With("status_"+b.Status, nil, b.ID)
+	}
+	var rows []payout.Row
+	if err == nil {
+		rows, err = s.deps.Payouts.Rows(ctx, b.ID)
+	}
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if b, err = s.deps.Payouts.MarkSubmitted(ctx, b.ID, digest); err != nil {
-		s.fail(w, r, err)
-		return
+	digest := b.FileDigest
+	if b.Status == payout.Approved {
+		if digest, err = s.sendBankFile(r, p, b, rows); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
+	// A submitted batch (this call, or an earlier one cut short) is
+	// reconciled with the rail's per-row results.
 	results, err := s.deps.Rail.Status(ctx, b.ID)
 	if err == nil {
 		b, err = s.deps.Payouts.ApplyResults(ctx, b.ID, results)
