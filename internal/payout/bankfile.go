@@ -171,9 +171,13 @@ func appendBankFile(ctx context.Context, buf *plainBuf, b Batch, rows []Row, pay
 		if err != nil {
 			return bad("card_number", "银行卡号", "card number")
 		}
-		bank, err := format.Normalize(format.KindBankName, p.BankName)
-		if err != nil || strings.ContainsAny(bank[:1], "=+-@") {
-			return bad("bank_name", "开户行", "bank name")
+		// The issuing bank is optional: banks tell it from the card's
+		// BIN, and workers are not asked for it.
+		bank := ""
+		if p.BankName != "" {
+			if bank, err = format.Normalize(format.KindBankName, p.BankName); err != nil || strings.ContainsAny(bank[:1], "=+-@") {
+				return bad("bank_name", "开户行", "bank name")
+			}
 		}
 		buf.str(strconv.Itoa(r.Line))
 		buf.comma()

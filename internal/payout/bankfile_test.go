@@ -113,7 +113,6 @@ func TestWriteBankFileRefusals(t *testing.T) {
 			f.payees[wid(2)] = payout.Payee{Name: "李四", CardNumber: bad, BankName: "招商银行"}
 		}, errs.Invalid, "card_number"},
 		{"no name", func(f *fixture) { f.payees[wid(2)] = payout.Payee{CardNumber: secret, BankName: "招商银行"} }, errs.Invalid, "account_name"},
-		{"no bank", func(f *fixture) { f.payees[wid(2)] = payout.Payee{Name: "李四", CardNumber: secret} }, errs.Invalid, "bank_name"},
 		{"formula bank", func(f *fixture) {
 			f.payees[wid(2)] = payout.Payee{Name: "李四", CardNumber: secret, BankName: "=1+1"}
 		}, errs.Invalid, "bank_name"},
@@ -348,5 +347,21 @@ func TestSandboxRail(t *testing.T) {
 	}
 	if _, err := payout.NewSandboxRail(payout.SandboxConfig{Key: key[:4]}); err == nil {
 		t.Errorf("short key accepted")
+	}
+}
+
+// TestWriteBankFileNoBankName: the issuing bank is optional (banks tell it
+// from the card's BIN); the field is left empty.
+func TestWriteBankFileNoBankName(t *testing.T) {
+	f := newFixture()
+	p := f.payees[wid(2)]
+	p.BankName = ""
+	f.payees[wid(2)] = p
+	var out bytes.Buffer
+	if err := payout.WriteBankFile(ctx, &out, f.b, f.rows, mapPayee(f.payees, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "0220,,120000,") {
+		t.Errorf("the row without a bank name: %q", out.String())
 	}
 }
