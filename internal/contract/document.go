@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	htmltemplate "html/template"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -62,8 +63,11 @@ func (d Document) Meta() Meta { return d.meta }
 func (d Document) Title() string { return d.title }
 
 // Digest returns the lower-case hex digest of the canonical HTML with the
-// suite's hash: SM3 for "sm", SHA-256 for "aes".
+// suite's hash: SM3 for "sm" (and for a nil suite), SHA-256 for "aes".
 func (d Document) Digest(suite cryptox.Suite) string {
+	if suite == nil {
+		suite = cryptox.SM{}
+	}
 	return hex.EncodeToString(cryptox.Digest(suite, []byte(d.html)))
 }
 
@@ -123,7 +127,9 @@ func Render(t Template, vars map[string]string, meta Meta) (Document, error) {
 	}
 	values := make(map[string]string, len(vars))
 	var extra []string
-	for k, v := range vars {
+	keys := slices.Sorted(maps.Keys(vars))
+	for _, k := range keys {
+		v := vars[k]
 		if !slices.Contains(names, k) {
 			extra = append(extra, k)
 			continue
@@ -138,7 +144,6 @@ func Render(t Template, vars map[string]string, meta Meta) (Document, error) {
 		values[k] = v
 	}
 	if len(extra) > 0 {
-		slices.Sort(extra)
 		q := make([]string, len(extra))
 		for i, e := range extra {
 			q[i] = quoteName(e)

@@ -95,7 +95,7 @@ func (p SignedPayload) Canonical() ([]byte, error) {
 		return nil, signatureError("signer", "签署人标识格式不正确", "the signer ID is not valid")
 	case !reKeyID.MatchString(p.KeyID):
 		return nil, signatureError("key_id", "密钥标识格式不正确", "the key ID is not valid")
-	case p.SignedAt.Year() < 2000 || p.SignedAt.Year() > 9998 || p.SignedAt.Nanosecond() != 0:
+	case p.SignedAt.UTC().Year() < 2000 || p.SignedAt.UTC().Year() > 9998 || p.SignedAt.Nanosecond() != 0:
 		return nil, signatureError("signed_at", "签署时间须为 2000–9998 年间的整秒", "the signing time must be a whole second between the years 2000 and 9998")
 	}
 	var b strings.Builder

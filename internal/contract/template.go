@@ -55,27 +55,27 @@ const (
 
 // Stable reason codes carried by the *errs.Error values of this package.
 const (
-	ReasonTemplateSyntax   = "template_syntax"   // the body does not parse
-	ReasonTemplateAction   = "template_action"   // an action other than {{.name}}
-	ReasonTemplateMarkup   = "template_markup"   // HTML outside the allowed subset
-	ReasonMissingVariable  = "missing_variable"  // a template variable has no value
-	ReasonUnknownVariable  = "unknown_variable"  // a value for no template variable
-	ReasonInvalidValue     = "invalid_value"     // a value is not plain text
-	ReasonInvalidMeta      = "invalid_meta"      // contract metadata is out of range
-	ReasonInvalidDocument  = "invalid_document"  // not a canonical contract document
-	ReasonInvalidSignature = "invalid_signature" // a signature or payload is malformed
-	ReasonFileTooLarge     = "file_too_large"    // a contract file over MaxFileSize
-	ReasonFileMalformed    = "file_malformed"    // a contract file that does not parse
-	ReasonFileNotCanonical = "file_not_canonical"
+	ReasonTemplateSyntax   = "template_syntax"    // the body does not parse
+	ReasonTemplateAction   = "template_action"    // an action other than {{.name}}
+	ReasonTemplateMarkup   = "template_markup"    // HTML outside the allowed subset
+	ReasonMissingVariable  = "missing_variable"   // a template variable has no value
+	ReasonUnknownVariable  = "unknown_variable"   // a value for no template variable
+	ReasonInvalidValue     = "invalid_value"      // a value is not plain text
+	ReasonInvalidMeta      = "invalid_meta"       // contract metadata is out of range
+	ReasonInvalidDocument  = "invalid_document"   // not a canonical contract document
+	ReasonInvalidSignature = "invalid_signature"  // a signature or payload is malformed
+	ReasonFileTooLarge     = "file_too_large"     // a contract file over MaxFileSize
+	ReasonFileMalformed    = "file_malformed"     // a contract file that does not parse
+	ReasonFileNotCanonical = "file_not_canonical" // a contract file not byte-for-byte as Marshal writes it
 )
 
 // Template is a contract template. Body is an HTML fragment with
 // {{.name}} variables; see ParseTemplate.
 type Template struct {
-	ID      string
-	Name    string
-	Version int
-	Body    string
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+	Body    string `json:"body"`
 }
 
 var (

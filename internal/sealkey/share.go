@@ -10,15 +10,20 @@
 //	gvshare1-<set ID, 8 hex>-<index>-<threshold>-<payload, base32>-<checksum, 8 hex>
 //
 // The set ID ties the shares of one split together; the checksum (the first
-// four bytes of SM3 over the rest of the line) catches a mistyped share
-// before it is combined. The checksum is not a MAC: it detects mistakes, not
-// forgeries. A forged or wrong share only yields a wrong secret, which the
-// AEAD of the wrapped key (see Wrap and Unwrap) then refuses.
+// four bytes of SM3 over a domain string and the rest of the line) catches
+// a mistyped share before it is combined. The checksum is not a MAC: it
+// detects mistakes, not forgeries. A forged or wrong share only yields a
+// wrong secret, which the AEAD of the wrapped key (see Wrap and Unwrap)
+// then refuses.
 //
 // An Unsealer collects shares from distinct officers, and once threshold of
 // them are in, combines them and hands the secret to a callback that
 // unwraps the key. The Shamir arithmetic is github.com/hashicorp/vault/shamir
-// (GF(2^8), one random polynomial per secret byte).
+// (GF(2^8), one random polynomial per secret byte; that directory is under
+// MPL-2.0, unlike the BUSL-licensed rest of the Vault module).
+//
+// Formatting a Share with fmt prints it redacted; only Share.String gives
+// the full line, to be shown to its officer alone.
 package sealkey
 
 import (
