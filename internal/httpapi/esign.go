@@ -17,8 +17,8 @@ import (
 	"gigvault/internal/errs"
 	"gigvault/internal/esign"
 	"gigvault/internal/format"
-	"gigvault/internal/idv"
 	"gigvault/internal/identity"
+	"gigvault/internal/idv"
 	"gigvault/internal/jobs"
 	"gigvault/internal/policy"
 	"gigvault/internal/sealkey"
@@ -551,4 +551,3 @@ func (s *Server) unsealPlatform(w http.ResponseWriter, r *http.Request, p *acces
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"sealed": st.Sealed, "shares": st.Shares, "threshold": st.Threshold, "officers": nonNil(st.Officers)})
 }
-
