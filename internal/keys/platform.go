@@ -31,7 +31,6 @@ var ErrPlatformExists = errors.New("the platform contract signing key exists alr
 
 // PlatformKey is the public part of the platform signing key.
 type PlatformKey struct {
-	KeyID  string
 	Public []byte
 	Set    sealkey.SetID // the share set that unseals it
 }
@@ -40,12 +39,6 @@ type PlatformKey struct {
 type platformState struct {
 	mu     sync.RWMutex
 	signer cryptox.Signer
-	keyID  string
-}
-
-// PlatformKeyID is the key ID of a platform public key.
-func PlatformKeyID(suite cryptox.Suite, public []byte) string {
-	return "platform-" + keyID(suite, public)
 }
 
 // InitPlatform creates the platform signing key and returns the n shares,
