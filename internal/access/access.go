@@ -747,7 +747,7 @@ func (g *Guard) ProcessFor(ctx context.Context, actor vault.Actor, subject, purp
 	if err != nil {
 		return nil, err
 	}
-	if ans.State != policy.Granted {
+	if ans.State != policy.Granted && ans.State != policy.Exception { // a legal-basis exception (CON-13) needs no consent
 		if err := g.rec.Record(ctx, audit.Entry{Actor: actor.ID, Channel: actor.Channel, Action: "pi.decision", Subject: subject,
 			Fields: audit.SortedFields(fields...), Purpose: purpose, Outcome: string(policy.Deny),
 			Detail: map[string]string{"reason": policy.ReasonConsentRequired, "missing": strings.Join(ans.Missing, ",")}}); err != nil {
@@ -765,7 +765,8 @@ func (g *Guard) ProcessFor(ctx context.Context, actor vault.Actor, subject, purp
 
 // Consent asks the decision point's consent question directly, for
 // processing that reads no vault value (recommendations ranked on
-// profile data, say); a refusal is audited like any other.
+// profile data, say) or before a person's own act that needs it. It
+// records nothing: the caller answers a refusal to the person.
 func (g *Guard) Consent(ctx context.Context, subject, purpose string, sensitive bool) (consent.Answer, error) {
 	return g.consent.Check(ctx, consent.Query{Subject: subject, Purpose: purpose, Sensitive: sensitive})
 }

@@ -393,7 +393,7 @@ func (s *Service) workerSigner(ctx context.Context, tx *store.Tx, subject string
 func (s *Service) register(ctx context.Context, q interface {
 	Exec(context.Context, string, ...any) (sql.Result, error)
 }, keyID, owner string, pub []byte) error {
-	_, err := q.Exec(ctx, `INSERT INTO signing_keys (key_id, owner, algorithm, public_key, created_at) VALUES (?, ?, ?, ?, ?)`,
+	_, err := q.Exec(ctx, `INSERT INTO signing_keys (key_id, owner, algorithm, public_key, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_id) DO NOTHING`,
 		keyID, owner, s.suite.Name(), pub, s.now().UnixMicro())
 	if err != nil && !store.IsUniqueViolation(err) {
 		return fmt.Errorf("esign: register key: %w", err)

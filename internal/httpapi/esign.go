@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -382,7 +383,13 @@ func (s *Server) signContract(w http.ResponseWriter, r *http.Request, p *access.
 		if f, err = s.deps.ESign.Sign(ctx, tx, c, doc); err != nil {
 			return err
 		}
-		if err := s.deps.Guard.WriteOwn(ctx, tx, p, "contract_signing", vault.Item{Field: "contract_record", Record: c.ID, Value: doc.String()}); err != nil {
+		// contract_record is a JSON value: the canonical document as one
+		// string member, kept byte for byte.
+		rec, err := json.Marshal(contractRecord{Document: doc.String(), Digest: f.Digest})
+		if err != nil {
+			return err
+		}
+		if err := s.deps.Guard.WriteOwn(ctx, tx, p, "contract_signing", vault.Item{Field: "contract_record", Record: c.ID, Value: string(rec)}); err != nil {
 			return err
 		}
 		_, err = s.deps.Ledger.Append(ctx, tx, sharing.Provision{Recipient: c.OrgID, RecipientKind: "employer", Purpose: "contract_signing",
@@ -423,7 +430,17 @@ func (s *Server) contractFile(r *http.Request, p *access.Principal, c esign.Cont
 	if i < 0 {
 		return contract.File{}, errs.New(errs.Erased, "id", "合同文本已随个人信息删除", "the contract text was deleted with the person's data")
 	}
-	return s.deps.ESign.File(r.Context(), c, vs[i].Text)
+	var rec contractRecord
+	if err := json.Unmarshal([]byte(vs[i].Text), &rec); err != nil {
+		return contract.File{}, fmt.Errorf("httpapi: contract record %s: %w", c.ID, err)
+	}
+	return s.deps.ESign.File(r.Context(), c, rec.Document)
+}
+
+// contractRecord is the vault value of a signed contract.
+type contractRecord struct {
+	Document string `json:"document"`
+	Digest   string `json:"digest"`
 }
 
 func (s *Server) myContractFile(w http.ResponseWriter, r *http.Request, p *access.Principal) {

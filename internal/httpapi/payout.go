@@ -168,6 +168,7 @@ func (s *Server) decidePayout(w http.ResponseWriter, r *http.Request, p *access.
 func (s *Server) sendBankFile(r *http.Request, p *access.Principal, b payout.Batch, rows []payout.Row) (string, error) {
 	ctx := r.Context()
 	actor := payoutActor(p)
+	banks := 0 // rows whose payee has an issuing bank on record
 	payee := func(ctx context.Context, subject string) (payout.Payee, error) {
 		vs, err := s.deps.Guard.ProcessFor(ctx, actor, subject, "payout", "bank payment file of batch "+b.ID, []string{"name", "bank_card", "bank_name"})
 		if err != nil {
@@ -183,6 +184,9 @@ func (s *Server) sendBankFile(r *http.Request, p *access.Principal, b payout.Bat
 			case "bank_name":
 				pe.BankName = v.Text
 			}
+		}
+		if pe.BankName != "" {
+			banks++
 		}
 		return pe, nil
 	}
@@ -201,12 +205,19 @@ func (s *Server) sendBankFile(r *http.Request, p *access.Principal, b payout.Bat
 			subjects = append(subjects, row.WorkerID)
 		}
 	}
+	// The ledger row names what actually went into the file.
+	fields := []string{"bank_card", "name"}
+	records := 2 * len(rows)
+	if banks > 0 {
+		fields = []string{"bank_card", "bank_name", "name"}
+		records += banks
+	}
 	if _, err := s.deps.Payouts.MarkSubmitted(ctx, b.ID, digest); err != nil {
 		return "", err
 	}
 	err = s.deps.DB.InTx(ctx, func(tx *store.Tx) error {
 		_, err := s.deps.Ledger.Append(ctx, tx, sharing.Provision{Recipient: "payout_bank", RecipientKind: "processor", Purpose: "payout",
-			Fields: []string{"bank_card", "bank_name", "name"}, Subjects: subjects, Records: len(rows) * 3, LegalBasis: "contract",
+			Fields: fields, Subjects: subjects, Records: records, LegalBasis: "contract",
 			ConsentRef: "batch:" + b.ID, Actor: p.ActorID(), Channel: "api"})
 		return err
 	})
