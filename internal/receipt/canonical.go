@@ -69,7 +69,6 @@ func receiptNumber(n json.Number) error {
 	return nil
 }
 
-
 // maxDepth bounds nesting in checkStrictJSON; a receipt needs six levels.
 const maxDepth = 16
 

@@ -152,4 +152,3 @@ func encodeTree(tree any) ([]byte, error) {
 
 // writeCanonical writes numbers as the decoder validated them.
 func writeCanonical(b *bytes.Buffer, v any) error { return canonjson.Write(b, v, nil) }
-
