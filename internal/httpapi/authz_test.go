@@ -44,6 +44,7 @@ const (
 	dataOp     = "data_operator"
 	dpo        = "dpo"
 	support    = "support"
+	keyOfficer = "key_officer"
 )
 
 type principalSpec struct {
@@ -62,14 +63,15 @@ var principalSpecs = []principalSpec{
 	{dataOp, "staff", []policy.Role{policy.DataOperator}},
 	{dpo, "staff", []policy.Role{policy.DPO}},
 	{support, "staff", []policy.Role{policy.Support}},
+	{keyOfficer, "staff", []policy.Role{policy.KeyOfficer}},
 }
 
 // Who may call what. Sets are spelled out per row in matrix below.
 var (
-	everyone = []string{anonymous, worker, employer, secAdmin, auditAdmin, sysAdmin, dataOp, dpo, support}
-	signedIn = []string{worker, employer, secAdmin, auditAdmin, sysAdmin, dataOp, dpo, support}
+	everyone = []string{anonymous, worker, employer, secAdmin, auditAdmin, sysAdmin, dataOp, dpo, support, keyOfficer}
+	signedIn = []string{worker, employer, secAdmin, auditAdmin, sysAdmin, dataOp, dpo, support, keyOfficer}
 	users    = []string{worker, employer}
-	allStaff = []string{secAdmin, auditAdmin, sysAdmin, dataOp, dpo, support}
+	allStaff = []string{secAdmin, auditAdmin, sysAdmin, dataOp, dpo, support, keyOfficer}
 )
 
 // principal is a signed-in (or anonymous) caller during the run.
@@ -136,6 +138,8 @@ type fixture struct {
 	appShown   string       // worker C's application the employer reads
 	appDecided string       // worker C's application the employer accepts
 	applicant  apitest.User // worker C
+
+	gig gigState // the issue-5 rows' state
 }
 
 // matrix is the specification. f may be empty when only the rows' method,
@@ -152,7 +156,7 @@ func matrix(f *fixture) []row {
 		return "/v1/staff/bulk", map[string]any{"action": "export", "subjects": []string{f.b.SubjectID}, "fields": []string{"mobile"},
 			"purpose": "customer_service", "reason": "客服工单核对"}
 	}
-	return []row{
+	rows := []row{
 		// Operational endpoints: public.
 		{method: "GET", pattern: "/healthz", allow: everyone, req: fixed("/healthz", nil)},
 		{method: "GET", pattern: "/readyz", allow: everyone, req: fixed("/readyz", nil)},
@@ -654,7 +658,11 @@ func matrix(f *fixture) []row {
 					t.Errorf("the ledger rows of the employer: %s", short(r.Body))
 				}
 			}},
-
+	}
+	// The rest of the gig platform (issue 5), after the sharing ledger's
+	// row, which reads the employer's newest provisions.
+	rows = append(rows, f.gigRows()...)
+	return append(rows, []row{
 		// Log-out last: it ends every principal's session, which is then
 		// started again.
 		{method: "POST", pattern: "/v1/auth/logout", allow: signedIn, req: fixed("/v1/auth/logout", nil),
@@ -664,7 +672,7 @@ func matrix(f *fixture) []row {
 				}
 			},
 			done: func(t *testing.T) { f.signInAgain(t) }},
-	}
+	}...)
 }
 
 func fixed(path string, body any) func(*testing.T, *principal) (string, any) {
@@ -915,6 +923,7 @@ func newFixture(t *testing.T, e *apitest.Env) *fixture {
 	f.bSession = sessionID(t, e, f.b.Token)
 	users := map[string]apitest.User{worker: e.Worker(), employer: e.Employer("福州海峡人力资源有限公司", uscc(t, "91350100M000100Y4"))}
 	f.aSpare = sessionID(t, e, e.WorkerWith(users[worker].Mobile).Token)
+	f.gigUsers(t, users[employer])
 	f.applicant = e.Worker()
 	applicant := &principal{principalSpec: principalSpec{name: "worker C", kind: "worker"}, u: f.applicant}
 	for _, spec := range principalSpecs {
@@ -937,9 +946,11 @@ func newFixture(t *testing.T, e *apitest.Env) *fixture {
 	f.jobA = f.postJob(t, "外卖配送员")
 	f.appShown = f.applies(t, applicant, f.postJob(t, "超市理货员"))
 	f.appDecided = f.applies(t, applicant, f.postJob(t, "促销员"))
+	f.gigSetup(t, applicant)
 
 	requester := e.Staff(policy.DataOperator)
 	f.secAdmin2 = e.Staff(policy.SecurityAdmin)
+	f.gig.officer2 = e.Staff(policy.KeyOfficer)
 
 	newStaff := func(login string) apitest.User {
 		enr, err := e.Core.Identity.CreateStaff(ctx, vault.Actor{ID: "test:setup", Channel: "test"}, login, []policy.Role{policy.Support}, "")
@@ -1250,12 +1261,26 @@ func (f *fixture) idor(t *testing.T) {
 		// Worker A's number and what the matrix had them write, whole.
 		want := map[string]string{"mobile": a.u.Mobile, "city": "福州", "job_intent": "外卖配送",
 			"resume_text": "两年外卖配送经验，熟悉福州城区路线。", "skills": "电动车驾驶", "expected_pay": "2500"}
+		// … and what verifying their identity and signing the contract
+		// (issue 5) kept.
+		want["name"], want["id_number"], want["bank_card"] = f.gig.idName, f.gig.idNumber, f.gig.idCard
+		if f.gig.file != "" {
+			want["contract_record"] = f.contractDocument(t)
+		}
 		got := map[string]string{}
 		for _, v := range me.Values {
 			if _, dup := got[v.Field]; dup || v.Masked {
 				t.Errorf("me.values: %s repeated or masked", v.Field)
 			}
 			got[v.Field] = v.Value
+		}
+		// The contract record is a JSON value holding the document signed.
+		if rec, ok := got["contract_record"]; ok {
+			var out struct{ Document string }
+			if err := json.Unmarshal([]byte(rec), &out); err != nil {
+				t.Errorf("contract_record is not JSON: %v", err)
+			}
+			got["contract_record"] = out.Document
 		}
 		if !maps.Equal(got, want) {
 			t.Errorf("me.values = %+v, want worker A's own values only: %v", me.Values, want)
