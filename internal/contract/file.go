@@ -248,12 +248,12 @@ type Report struct {
 
 // SigCheck is the outcome for one signature.
 type SigCheck struct {
-	Party   string
-	Signer  string
-	KeyID   string
-	OK      bool   // the signature verifies (and the key is trusted, if a lookup was given)
-	Trusted bool   // the registry's public key for KeyID is the embedded one
-	Reason  string // why not OK: one of the Sig… codes; empty when OK
+	Party   string `json:"party"`
+	Signer  string `json:"signer"`
+	KeyID   string `json:"key_id"`
+	OK      bool   `json:"ok"`      // the signature verifies (and the key is trusted, if a lookup was given)
+	Trusted bool   `json:"trusted"` // the registry's public key for KeyID is the embedded one
+	Reason  string `json:"reason"`  // why not OK: one of the Sig… codes; empty when OK
 }
 
 func (r *Report) problem(zh, en string) { r.Problems = append(r.Problems, zh+problemSeparator+en) }

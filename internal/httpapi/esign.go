@@ -422,7 +422,10 @@ func (s *Server) contractFile(r *http.Request, p *access.Principal, c esign.Cont
 	if c.Status != esign.Signed {
 		return contract.File{}, errs.New(errs.Conflict, "id", "合同尚未签署", "the contract is not signed yet").With("status_"+c.Status, nil, c.ID)
 	}
-	vs, err := s.deps.Guard.ProcessFor(r.Context(), p.Actor(), c.SubjectID, "contract_signing", "contract party copy: "+c.ID, []string{"contract_record"})
+	// A signed contract is kept as the law requires, and each party may
+	// have its copy on that basis, whatever later becomes of the consent
+	// to sign electronically (CON-13: legal_compliance).
+	vs, err := s.deps.Guard.ProcessFor(r.Context(), p.Actor(), c.SubjectID, "legal_compliance", "contract party copy: "+c.ID, []string{"contract_record"})
 	if err != nil {
 		return contract.File{}, err
 	}
@@ -493,7 +496,7 @@ func (s *Server) verifyContractFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep := contract.VerifyFile(f, s.deps.ESign.Trusted(r.Context()), s.deps.Clock.Now())
-	writeJSON(w, http.StatusOK, map[string]any{"ok": rep.OK, "digest_ok": rep.DigestOK, "signatures": rep.Signatures, "window": rep.Window,
+	writeJSON(w, http.StatusOK, map[string]any{"ok": rep.OK, "digest_ok": rep.DigestOK, "signatures": nonNil(rep.Signatures), "window": rep.Window,
 		"problems": nonNil(rep.Problems), "contract_id": f.ContractID})
 }
 
@@ -560,8 +563,11 @@ func (s *Server) unsealPlatform(w http.ResponseWriter, r *http.Request, p *acces
 	}
 	if err != nil {
 		var e *errs.Error
-		if !errors.As(err, &e) {
-			err = errs.Wrap(errs.Invalid, "share", "份额无法解封平台密钥", "the shares do not unseal the platform key", err)
+		if !errors.As(err, &e) || e.Code == errs.Integrity {
+			// Wrong or mismatched shares are the officers' mistake, not
+			// the server's: the attempt starts again.
+			err = errs.Wrap(errs.Conflict, "share", "这些份额无法解封平台密钥，请重新开始", "these shares do not unseal the platform key: start again", err).
+				With("shares_do_not_open", nil, "")
 		}
 		s.fail(w, r, err)
 		return

@@ -289,6 +289,9 @@ func (s *Server) withholdingSummary(w http.ResponseWriter, r *http.Request, p *a
 	}
 	ctx := r.Context()
 	b, err := s.ownBatch(r, p)
+	if err == nil && b.Status != payout.Submitted && b.Status != payout.Completed {
+		err = errs.New(errs.Conflict, "id", "批次提交银行后才有代扣代缴汇总", "a batch has a withholding summary once it is submitted").With("status_"+b.Status, nil, b.ID)
+	}
 	var rows []payout.Row
 	if err == nil {
 		rows, err = s.deps.Payouts.Rows(ctx, b.ID)
