@@ -371,6 +371,20 @@ func (f *fixture) gigRows() []row {
 					t.Errorf("the employer's copy differs from the file signed: %s", short(r.Body))
 				}
 			}},
+		{method: "GET", pattern: "/v1/me/contracts/{id}/pdf", allow: []string{worker},
+			req: func(*testing.T, *principal) (string, any) { return "/v1/me/contracts/" + g.contract + "/pdf", nil },
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.HasPrefix(string(r.Body), "%PDF-") || r.Header.Get("Content-Type") != "application/pdf" {
+					t.Errorf("the worker's PDF: %s %s", r.Header.Get("Content-Type"), short(r.Body))
+				}
+			}},
+		{method: "GET", pattern: "/v1/employer/contracts/{id}/pdf", allow: []string{employer},
+			req: func(*testing.T, *principal) (string, any) { return "/v1/employer/contracts/" + g.contract + "/pdf", nil },
+			check: func(t *testing.T, _ *principal, r apitest.Response) {
+				if !strings.HasPrefix(string(r.Body), "%PDF-") {
+					t.Errorf("the employer's PDF: %s", short(r.Body))
+				}
+			}},
 		{method: "POST", pattern: "/public/contracts/verify", allow: everyone,
 			req:   func(*testing.T, *principal) (string, any) { return "/public/contracts/verify", g.file },
 			check: answerHas("verification", fixedText(`"ok":true`), fixedText(`"digest_ok":true`), fixedText(`"window":"valid"`))},

@@ -49,6 +49,8 @@ func (s *Server) routesESign() {
 	s.authed("GET", "/v1/me/contracts/{id}", workers, s.myContract)
 	s.authed("POST", "/v1/me/contracts/{id}/sign", workers, s.signContract)
 	s.authed("GET", "/v1/me/contracts/{id}/file", workers, s.myContractFile)
+	s.authed("GET", "/v1/me/contracts/{id}/pdf", workers, s.contractPDF)
+	s.authed("GET", "/v1/employer/contracts/{id}/pdf", employers, s.contractPDF)
 	s.public("POST", "/public/contracts/verify", s.verifyContractFile)
 	s.authed("GET", "/v1/staff/keys/platform", keyWatchers, s.platformKeyStatus)
 	s.authed("POST", "/v1/staff/keys/platform/unseal", keyOfficers, s.unsealPlatform)
@@ -476,6 +478,51 @@ func (s *Server) orgContractFile(w http.ResponseWriter, r *http.Request, p *acce
 		return
 	}
 	writeFile(w, f)
+}
+
+// DefaultContractFonts are the fonts a contract PDF is set in: Droid Sans
+// Fallback for Chinese (Debian fonts-droid-fallback) and DejaVu Sans for
+// Latin letters and digits (fonts-dejavu-core).
+var DefaultContractFonts = []string{
+	"/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+	"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+}
+
+// contractPDF renders a signed contract as PDF for people to read. The
+// PDF carries no signature: the signed file (…/file) is the contract.
+func (s *Server) contractPDF(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	if !s.esignReady(w, r) {
+		return
+	}
+	fonts := s.deps.ContractFonts
+	if fonts == nil {
+		fonts = DefaultContractFonts
+	}
+	c, err := s.ownContract(r, p)
+	var f contract.File
+	if err == nil {
+		f, err = s.contractFile(r, p, c)
+	}
+	var doc contract.Document
+	if err == nil {
+		doc, err = contract.ParseDocument(f.Document)
+	}
+	var pdf []byte
+	if err == nil {
+		if pdf, err = contract.RenderPDF(doc, fonts[0], fonts[1:]...); err != nil {
+			s.deps.Log.Error("contract pdf", "contract", c.ID, "err", err)
+			err = errs.New(errs.Unavailable, "", "无法生成PDF（字体未安装），请下载合同文件", "the PDF cannot be made here (fonts missing): download the contract file").
+				With("pdf_unavailable", nil, "")
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `attachment; filename="contract-`+c.ID+`.pdf"`)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(pdf)
 }
 
 // verifyContractFile checks an uploaded contract file against the key

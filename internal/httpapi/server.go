@@ -85,6 +85,9 @@ type Deps struct {
 	IDV      *idv.Store
 	ESign    *esign.Service
 	Unsealer func(context.Context) (*sealkey.Unsealer, error) // nil, or nil result, until the platform key exists
+	// ContractFonts are the TrueType fonts contract PDFs are set in, the
+	// first for Chinese; nil: DefaultContractFonts.
+	ContractFonts []string
 
 	Vault        *vault.Vault // presence checks only (has a bank card)
 	Payouts      *payout.Store
