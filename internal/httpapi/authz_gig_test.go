@@ -379,7 +379,9 @@ func (f *fixture) gigRows() []row {
 				}
 			}},
 		{method: "GET", pattern: "/v1/employer/contracts/{id}/pdf", allow: []string{employer},
-			req: func(*testing.T, *principal) (string, any) { return "/v1/employer/contracts/" + g.contract + "/pdf", nil },
+			req: func(*testing.T, *principal) (string, any) {
+				return "/v1/employer/contracts/" + g.contract + "/pdf", nil
+			},
 			check: func(t *testing.T, _ *principal, r apitest.Response) {
 				if !strings.HasPrefix(string(r.Body), "%PDF-") {
 					t.Errorf("the employer's PDF: %s", short(r.Body))
