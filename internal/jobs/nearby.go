@@ -1,7 +1,9 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"slices"
@@ -96,7 +98,9 @@ func (q *NearbyQuery) check() error {
 }
 
 // Nearby returns the open jobs within the radius of the position, nearest
-// first (ties: newest first), at most Limit.
+// first (ties: newest first), at most Limit. It works in two steps: the
+// covering cell index gives every candidate's coordinates (no job row is
+// read), distances pick the page, and only the page's jobs are fetched.
 func (s *Store) Nearby(ctx context.Context, q NearbyQuery) ([]NearbyJob, error) {
 	if err := q.check(); err != nil {
 		return nil, err
@@ -112,33 +116,32 @@ func (s *Store) Nearby(ctx context.Context, q NearbyQuery) ([]NearbyJob, error) 
 		where += ` AND category = ?`
 		args = append(args, q.Category)
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+jobCols+`, `+s.seqCol()+` FROM jobs WHERE `+where, args...)
+	seq := s.seqCol()
+	rows, err := s.db.Query(ctx, `SELECT `+seq+`, lat_e6, lng_e6 FROM jobs WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: nearby: %w", err)
 	}
-	defer rows.Close()
 	type hit struct {
-		NearbyJob
-		d   float64
 		seq int64
+		d   float64
 	}
 	var hits []hit
 	limitM := q.RadiusKm * 1000
 	for rows.Next() {
 		var h hit
-		j, err := scanJob(scanPlus{rows, &h.seq})
-		if err != nil {
+		var lat, lng sql.NullInt64
+		if err := rows.Scan(&h.seq, &lat, &lng); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("jobs: nearby: %w", err)
 		}
-		if j.Lat == nil {
+		if !lat.Valid || !lng.Valid {
 			continue
 		}
-		if h.d = DistanceM(q.Lat, q.Lng, *j.Lat, *j.Lng); h.d > limitM {
-			continue
+		if h.d = DistanceM(q.Lat, q.Lng, float64(lat.Int64)/1e6, float64(lng.Int64)/1e6); h.d <= limitM {
+			hits = append(hits, h)
 		}
-		h.Job, h.DistanceM = j, int(math.Round(h.d))
-		hits = append(hits, h)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("jobs: nearby: %w", err)
 	}
@@ -149,11 +152,38 @@ func (s *Store) Nearby(ctx context.Context, q NearbyQuery) ([]NearbyJob, error) 
 			}
 			return 1
 		}
-		return int(b.seq - a.seq)
+		return cmp.Compare(b.seq, a.seq)
 	})
-	out := make([]NearbyJob, 0, min(len(hits), q.Limit))
-	for i := 0; i < len(hits) && i < q.Limit; i++ {
-		out = append(out, hits[i].NearbyJob)
+	hits = hits[:min(len(hits), q.Limit)]
+	if len(hits) == 0 {
+		return []NearbyJob{}, nil
+	}
+	page := make([]any, len(hits))
+	for i, h := range hits {
+		page[i] = h.seq
+	}
+	byseq := map[int64]Job{}
+	rows, err = s.db.Query(ctx, `SELECT `+jobCols+`, `+seq+` FROM jobs WHERE `+seq+` IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(page)), ", ")+`)`, page...)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: nearby: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int64
+		j, err := scanJob(scanPlus{rows, &n})
+		if err != nil {
+			return nil, fmt.Errorf("jobs: nearby: %w", err)
+		}
+		byseq[n] = j
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("jobs: nearby: %w", err)
+	}
+	out := make([]NearbyJob, 0, len(hits))
+	for _, h := range hits {
+		if j, ok := byseq[h.seq]; ok {
+			out = append(out, NearbyJob{Job: j, DistanceM: int(math.Round(h.d))})
+		}
 	}
 	return out, nil
 }

@@ -15,8 +15,7 @@ ALTER TABLE jobs ADD COLUMN slots TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE jobs ADD COLUMN starts_at BIGINT;
 ALTER TABLE jobs ADD COLUMN ends_at BIGINT;
 ALTER TABLE jobs ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
-CREATE INDEX jobs_cell ON jobs (cell, status);
-CREATE INDEX jobs_status ON jobs (status, created_at);
+
 
 -- Employer organisations: profile and verification (an employer's
 -- company data, not PI; the contact person's details are vault values of
@@ -169,6 +168,17 @@ CREATE INDEX payout_rows_subject ON payout_rows (subject_id);
 -- indexed as CJK character bigrams plus lowercased words (jobs.Terms), so a
 -- two-character Chinese word is found through the index. The FTS row ID is
 -- the job's rowid; nothing but the terms is kept.
+-- Newest first is rowid order: an index on (status) and one on (city,
+-- status) keep their entries in rowid order, so a filtered page is read
+-- from the end of the index and stops at the page size (the 00004 index
+-- ended in created_at and made SQLite sort every match). The nearby
+-- search reads only the covering (cell, status, coordinates, category)
+-- index before it fetches the page's jobs.
+DROP INDEX jobs_city;
+CREATE INDEX jobs_city ON jobs (city, status);
+CREATE INDEX jobs_status ON jobs (status);
+CREATE INDEX jobs_cell ON jobs (cell, status, lat_e6, lng_e6, category);
+
 CREATE VIRTUAL TABLE jobs_fts USING fts5(terms, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 0');
 
 -- +goose Down
