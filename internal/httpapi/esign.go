@@ -102,12 +102,8 @@ func (s *Server) verifyIdentity(w http.ResponseWriter, r *http.Request, p *acces
 		return
 	}
 	ctx := r.Context()
-	ans, err := s.deps.Guard.Consent(ctx, p.SubjectID, "identity_verification", true)
-	if err == nil && ans.State != policy.Granted {
-		err = errs.New(errs.ConsentRequired, "purpose", "实名认证需要您同意使用身份信息", "identity verification needs your consent to use your identity details").
-			With(policy.ReasonConsentRequired, ans.Missing, "")
-	}
-	if err != nil {
+	if err := s.requireConsent(r, p.SubjectID, "identity_verification", true, "purpose",
+		"实名认证需要您同意使用身份信息", "identity verification needs your consent to use your identity details"); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -351,12 +347,8 @@ func (s *Server) signContract(w http.ResponseWriter, r *http.Request, p *access.
 		s.fail(w, r, esign.ErrSealed)
 		return
 	}
-	ans, err := s.deps.Guard.Consent(ctx, p.SubjectID, "contract_signing", true)
-	if err == nil && ans.State != policy.Granted {
-		err = errs.New(errs.ConsentRequired, "purpose", "签署电子合同需要您同意“电子合同签署”功能", "signing needs your consent to electronic contracts").
-			With(policy.ReasonConsentRequired, ans.Missing, "")
-	}
-	if err != nil {
+	if err := s.requireConsent(r, p.SubjectID, "contract_signing", true, "purpose",
+		"签署电子合同需要您同意“电子合同签署”功能", "signing needs your consent to electronic contracts"); err != nil {
 		s.fail(w, r, err)
 		return
 	}

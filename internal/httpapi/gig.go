@@ -144,12 +144,8 @@ func (s *Server) nearbyJobs(w http.ResponseWriter, r *http.Request, p *access.Pr
 		return
 	}
 	ctx := r.Context()
-	ans, err := s.deps.Guard.Consent(ctx, p.SubjectID, "nearby_jobs", true)
-	if err == nil && ans.State != policy.Granted {
-		err = errs.New(errs.ConsentRequired, "purpose", "查看附近职位需要您同意使用当前位置", "nearby jobs need your consent to use your current position").
-			With(policy.ReasonConsentRequired, ans.Missing, "")
-	}
-	if err != nil {
+	if err := s.requireConsent(r, p.SubjectID, "nearby_jobs", true, "purpose",
+		"查看附近职位需要您同意使用当前位置", "nearby jobs need your consent to use your current position"); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -499,6 +495,17 @@ func (s *Server) verifyOrg(w http.ResponseWriter, r *http.Request, p *access.Pri
 			Detail: map[string]string{"org": o.ID}})
 	}
 	s.reply(w, r, http.StatusOK, map[string]any{"organisation": o}, err)
+}
+
+// requireConsent answers consent_required, naming the missing scopes and
+// field, unless the subject's consent to purpose stands — the check before
+// a person's own act that needs an optional function.
+func (s *Server) requireConsent(r *http.Request, subject, purpose string, sensitive bool, field, zh, en string) error {
+	ans, err := s.deps.Guard.Consent(r.Context(), subject, purpose, sensitive)
+	if err == nil && ans.State != policy.Granted {
+		err = errs.New(errs.ConsentRequired, field, zh, en).With(policy.ReasonConsentRequired, ans.Missing, "")
+	}
+	return err
 }
 
 // publishingConsent checks the worker agreed to publishing before a

@@ -393,12 +393,8 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, p *access.Princip
 	// Providing the résumé rests on the basic function's consent as well
 	// as this recipient's: after a material policy change the worker
 	// agrees to the new version first (CON-3).
-	ans, err := s.deps.Guard.Consent(ctx, p.SubjectID, "resume_sharing", false)
-	if err == nil && ans.State != policy.Granted {
-		err = errs.New(errs.ConsentRequired, "policy_version", "隐私政策已更新，请先同意新版本后再报名", "the privacy policy has changed: agree to the new version before applying").
-			With(policy.ReasonConsentRequired, ans.Missing, "")
-	}
-	if err != nil {
+	if err := s.requireConsent(r, p.SubjectID, "resume_sharing", false, "policy_version",
+		"隐私政策已更新，请先同意新版本后再报名", "the privacy policy has changed: agree to the new version before applying"); err != nil {
 		s.fail(w, r, err)
 		return
 	}
