@@ -13,6 +13,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -835,37 +836,7 @@ func e2eDumpRows(t *testing.T, f *flow) []byte {
 		tables = append(tables, n)
 	}
 	rows.Close()
-	var buf bytes.Buffer
-	for _, tb := range tables {
-		rs, err := f.Core.DB.Query(ctx, `SELECT * FROM "`+tb+`"`)
-		if err != nil {
-			t.Fatalf("dump %s: %v", tb, err)
-		}
-		cols, _ := rs.Columns()
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rs.Next() {
-			if err := rs.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range vals {
-				switch x := v.(type) {
-				case []byte:
-					buf.Write(x)
-				case string:
-					buf.WriteString(x)
-				default:
-					fmt.Fprint(&buf, x)
-				}
-				buf.WriteByte(0)
-			}
-		}
-		rs.Close()
-	}
-	return buf.Bytes()
+	return testenv.DumpRows(t, func(q string, args ...any) (*sql.Rows, error) { return f.Core.DB.Query(ctx, q, args...) }, tables)
 }
 
 // GIG-4: a worker's nearby searches along a route leave nothing from which

@@ -157,11 +157,19 @@ func DumpSchema(t testing.TB, url string) ([]byte, int) {
 	if len(tables) == 0 {
 		t.Fatalf("no tables in the schema of %s", url)
 	}
+	return DumpRows(t, db.Query, tables), len(tables)
+}
+
+// DumpRows reads every column of every row of tables through query, raw
+// values as bytes and the rest in fmt's form, NUL-separated: what canary
+// tests scan for plaintext.
+func DumpRows(t testing.TB, query func(q string, args ...any) (*sql.Rows, error), tables []string) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	for _, tb := range tables {
-		rs, err := db.Query(`SELECT * FROM ` + tb)
+		rs, err := query(`SELECT * FROM "` + tb + `"`)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("dump %s: %v", tb, err)
 		}
 		cols, _ := rs.Columns()
 		vals := make([]any, len(cols))
@@ -187,5 +195,5 @@ func DumpSchema(t testing.TB, url string) ([]byte, int) {
 		}
 		rs.Close()
 	}
-	return buf.Bytes(), len(tables)
+	return buf.Bytes()
 }
