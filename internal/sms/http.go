@@ -9,14 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"gigvault/internal/outbound"
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"gigvault/internal/clock"
@@ -136,36 +134,7 @@ func NewHTTP(c HTTPConfig) (*HTTP, error) {
 
 // checkURL requires an absolute http(s) URL without credentials, https
 // unless the host is loopback.
-func checkURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return errors.New("unparsable URL")
-	}
-	if u.User != nil {
-		return errors.New("credentials in URL")
-	}
-	if u.Hostname() == "" {
-		return errors.New("no host")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if loopback(u.Hostname()) {
-			return nil
-		}
-		return errors.New("http to a non-loopback host")
-	}
-	return errors.New("scheme not http(s)")
-}
-
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func checkURL(s string) error { return outbound.CheckURL(s) }
 
 // headerSafe reports whether s is printable ASCII without spaces.
 func headerSafe(s string) bool {

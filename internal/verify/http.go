@@ -8,9 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"gigvault/internal/outbound"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -127,36 +127,13 @@ func NewHTTP(c HTTPConfig) (*HTTP, error) {
 // checkBaseURL requires an absolute http(s) URL without credentials, query
 // or fragment, https unless the host is loopback.
 func checkBaseURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return errors.New("unparsable URL")
+	if err := outbound.CheckURL(s); err != nil {
+		return err
 	}
-	switch {
-	case u.User != nil:
-		return errors.New("credentials in URL")
-	case u.Hostname() == "":
-		return errors.New("no host")
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+	if u, _ := url.Parse(s); u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return errors.New("query or fragment in URL")
 	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if loopback(u.Hostname()) {
-			return nil
-		}
-		return errors.New("http to a non-loopback host")
-	}
-	return errors.New("scheme not http(s)")
-}
-
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return nil
 }
 
 // headerSafe reports whether s is non-empty printable ASCII without spaces.
