@@ -40,6 +40,7 @@ import (
 	"gigvault/internal/policy"
 	"gigvault/internal/sharing"
 	"gigvault/internal/testenv"
+	"gigvault/internal/vault"
 )
 
 // The "pass" identity of the sandbox verifier (internal/verify/sandbox_fixture.yaml).
@@ -768,6 +769,18 @@ func TestFlowGigEndToEnd(t *testing.T) {
 		if rep := verifyFile(tampered, "verify the altered file after sealing"); rep.OK || rep.DigestOK {
 			t.Errorf("the altered file after sealing: %+v", rep)
 		}
+		// The worker is erased: the contract text goes with their data, but
+		// the public keys and signatures stay, so the file they downloaded
+		// still verifies (GIG-6).
+		if _, err := f.Core.Vault.Erase(context.Background(), vault.Actor{ID: "test:erasure", Channel: "test"}, "rights_request", w.SubjectID, "test"); err != nil {
+			t.Fatalf("erase the worker: %v", err)
+		}
+		checkGood(verifyFile(signed, "verify after the worker's erasure"), "the signed file after the worker's erasure")
+		if rep := verifyFile(tampered, "verify the altered file after erasure"); rep.OK || rep.DigestOK {
+			t.Errorf("the altered file after erasure: %+v", rep)
+		}
+		f.fails(f.do("GET", "/v1/employer/contracts/"+ct.ID+"/file", emp.Token, nil), http.StatusGone, "erased", "id", "",
+			"the employer's copy after the worker's erasure")
 		// No full number of the worker or the member in the audit trail,
 		// the log or an error body; the audit chain verifies.
 		f.finish()
