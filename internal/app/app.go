@@ -29,6 +29,7 @@ import (
 	"gigvault/internal/payout"
 	"gigvault/internal/policydoc"
 	"gigvault/internal/receipt"
+	"gigvault/internal/rights"
 	"gigvault/internal/sealkey"
 	"gigvault/internal/sharing"
 	"gigvault/internal/sms"
@@ -81,6 +82,9 @@ type Config struct {
 	// Rail pays payout batches (GIG-7). Nil: the sandbox bank in dev; in
 	// production payouts answer "unavailable" until one is configured.
 	Rail payout.Rail
+	// Rights tunes data-subject requests, deadlines and retention after
+	// cancellation.
+	Rights RightsConfig
 
 	Clock  clock.Clock
 	Logger *slog.Logger
@@ -117,6 +121,7 @@ type Core struct {
 	Payouts        *payout.Store
 	Rail           payout.Rail
 	Approvals      *approval.Store
+	Rights         *rights.Service
 	Guard          *access.Guard
 	Identity       *identity.Service
 	SMS            sms.Gateway

@@ -63,6 +63,9 @@ func (c *Core) openGig(ctx context.Context) error {
 			c.Rail = rail
 		}
 	}
+	if err := c.openRights(); err != nil {
+		return err
+	}
 	return c.openUnsealer(ctx)
 }
 

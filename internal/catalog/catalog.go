@@ -437,3 +437,6 @@ func (f *Field) ExpiresAt(t time.Time) time.Time {
 	}
 	return time.Time{}
 }
+
+// ParseSpan parses a span as the catalog writes it: "30d", "6m", "3y".
+func ParseSpan(s string) (Span, error) { return parseSpan(s) }

@@ -36,6 +36,7 @@ import (
 	"gigvault/internal/payout"
 	"gigvault/internal/policydoc"
 	"gigvault/internal/ratelimit"
+	"gigvault/internal/rights"
 	"gigvault/internal/sealkey"
 	"gigvault/internal/sharing"
 	"gigvault/internal/sms"
@@ -93,6 +94,9 @@ type Deps struct {
 	Payouts      *payout.Store
 	Rail         payout.Rail
 	PayoutLimits payout.Limits
+
+	// Data-subject rights, deadlines and legal holds (issue 6).
+	Rights *rights.Service
 }
 
 // Route is one registered endpoint; the OpenAPI test compares these with
@@ -138,6 +142,7 @@ func New(d Deps) *Server {
 	s.routesGig()
 	s.routesESign()
 	s.routesPayout()
+	s.routesRights()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, errs.New(errs.NotFound, "", "接口不存在", "no such endpoint"))
 	})

@@ -30,11 +30,14 @@ const (
 	CodeLogin  = "login"  // log in or register
 	CodeVerify = "verify" // re-verify the signed-in person before a sensitive act (DSR-7)
 	CodeSign   = "sign"   // the act of intent when signing a contract
+	CodeRights = "rights" // a data-subject rights request (DSR-7)
+	CodeCancel = "cancel" // the second confirmation of an account cancellation (DSR-5)
 )
 
-var codePurposes = []string{CodeLogin, CodeVerify, CodeSign}
+var codePurposes = []string{CodeLogin, CodeVerify, CodeSign, CodeRights, CodeCancel}
 
-var templateOf = map[string]string{CodeLogin: "login_code", CodeVerify: "verify_code", CodeSign: "sign_intent"}
+var templateOf = map[string]string{CodeLogin: "login_code", CodeVerify: "verify_code", CodeSign: "sign_intent",
+	CodeRights: "rights_code", CodeCancel: "cancel_code"}
 
 // Challenge is a sent code, as the client sees it.
 type Challenge struct {

@@ -147,24 +147,30 @@ const nameTransfer = "payout-transfer"
 // package hands out: the bank holds the same key, exchanged out of band
 // (gigvault keys transfer-key), to open the files.
 func (k *Keyring) TransferKey(ctx context.Context) ([]byte, error) {
+	return k.symmetric(ctx, nameTransfer, "payout_transfer")
+}
+
+// symmetric returns the named symmetric key, wrapped by the root key in
+// kms_keys, creating it on first use (concurrent first uses agree on one).
+func (k *Keyring) symmetric(ctx context.Context, name, purpose string) ([]byte, error) {
 	var wrapped []byte
-	err := k.db.QueryRow(ctx, `SELECT wrapped FROM kms_keys WHERE name = ?`, nameTransfer).Scan(&wrapped)
+	err := k.db.QueryRow(ctx, `SELECT wrapped FROM kms_keys WHERE name = ?`, name).Scan(&wrapped)
 	if errors.Is(err, sql.ErrNoRows) {
 		key := cryptox.NewKey(k.suite)
 		defer cryptox.Wipe(key)
-		_, err = k.db.Exec(ctx, `INSERT INTO kms_keys (name, purpose, wrapped, public_key, created_at) VALUES (?, 'payout_transfer', ?, NULL, ?)`,
-			nameTransfer, cryptox.Seal(k.root, nil, key, namedAAD(nameTransfer)), k.now())
+		_, err = k.db.Exec(ctx, `INSERT INTO kms_keys (name, purpose, wrapped, public_key, created_at) VALUES (?, ?, ?, NULL, ?)`,
+			name, purpose, cryptox.Seal(k.root, nil, key, namedAAD(name)), k.now())
 		if err != nil && !store.IsUniqueViolation(err) {
-			return nil, fmt.Errorf("keys: transfer key: %w", err)
+			return nil, fmt.Errorf("keys: %s key: %w", purpose, err)
 		}
-		err = k.db.QueryRow(ctx, `SELECT wrapped FROM kms_keys WHERE name = ?`, nameTransfer).Scan(&wrapped)
+		err = k.db.QueryRow(ctx, `SELECT wrapped FROM kms_keys WHERE name = ?`, name).Scan(&wrapped)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("keys: transfer key: %w", err)
+		return nil, fmt.Errorf("keys: %s key: %w", purpose, err)
 	}
-	key, err := cryptox.Open(k.root, nil, wrapped, namedAAD(nameTransfer))
+	key, err := cryptox.Open(k.root, nil, wrapped, namedAAD(name))
 	if err != nil {
-		return nil, fmt.Errorf("keys: transfer key: %w", ErrIntegrity)
+		return nil, fmt.Errorf("keys: %s key: %w", purpose, ErrIntegrity)
 	}
 	return key, nil
 }

@@ -34,3 +34,8 @@ func NewMetrics() *Metrics {
 func (m *Metrics) CounterFunc(name, help string, labels prometheus.Labels, f func() float64) {
 	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels}, f))
 }
+
+// GaugeFunc registers a gauge whose value f computes at each scrape.
+func (m *Metrics) GaugeFunc(name, help string, labels prometheus.Labels, f func() float64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels}, f))
+}

@@ -317,7 +317,7 @@ func (s *Store) Batches(ctx context.Context, orgID string, limit int) ([]Batch, 
 	return out, nil
 }
 
-const rowCols = `line, subject_id, amount_fen, memo, status, rail_ref, error_code, updated_at`
+const rowCols = `line, COALESCE(subject_id, ''), amount_fen, memo, status, rail_ref, error_code, updated_at`
 
 // Rows returns a batch's rows in line order; like Batch, for a batch of
 // any organisation: the caller checks the batch's OrgID.

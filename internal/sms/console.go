@@ -67,6 +67,8 @@ var consoleTemplates = map[string]map[string]bool{
 	TemplateLoginCode:  {ParamCode: true, ParamMinutes: false},
 	TemplateVerifyCode: {ParamCode: true, ParamMinutes: false},
 	TemplateSignIntent: {ParamCode: true, ParamMinutes: false},
+	TemplateRights:     {ParamCode: true, ParamMinutes: false},
+	TemplateCancel:     {ParamCode: true, ParamMinutes: false},
 }
 
 // NewConsole returns a Console gateway.

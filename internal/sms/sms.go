@@ -48,6 +48,8 @@ const (
 	TemplateLoginCode  = "login_code"  // log-in and registration
 	TemplateVerifyCode = "verify_code" // confirming a sensitive change
 	TemplateSignIntent = "sign_intent" // confirming the intent to sign a contract
+	TemplateRights     = "rights_code" // confirming a data-subject rights request (DSR-7)
+	TemplateCancel     = "cancel_code" // the second confirmation of an account cancellation (DSR-5)
 )
 
 // Parameter names.
