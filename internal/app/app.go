@@ -26,6 +26,7 @@ import (
 	"gigvault/internal/idv"
 	"gigvault/internal/jobs"
 	"gigvault/internal/keys"
+	"gigvault/internal/notice"
 	"gigvault/internal/payout"
 	"gigvault/internal/policydoc"
 	"gigvault/internal/receipt"
@@ -122,6 +123,8 @@ type Core struct {
 	Rail           payout.Rail
 	Approvals      *approval.Store
 	Rights         *rights.Service
+	Notices        *notice.Dispatcher // deletion notices and copies to third parties
+	Deliverer      notice.Deliverer
 	Guard          *access.Guard
 	Identity       *identity.Service
 	SMS            sms.Gateway

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"gigvault/internal/access"
+	"gigvault/internal/dsrexport"
 	"gigvault/internal/errs"
 	"gigvault/internal/identity"
 	"gigvault/internal/policy"
@@ -710,5 +711,37 @@ func (s *Server) downloadCopy(w http.ResponseWriter, r *http.Request, p *access.
 	if !s.rightsReady(w, r) {
 		return
 	}
-	WriteError(w, r, errNoService)
+	ctx := r.Context()
+	svc := s.deps.Rights
+	req, err := svc.Own(ctx, p.SubjectID, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Kind != rights.Copy || req.Status != rights.Completed || req.CompletedAt == nil {
+		s.fail(w, r, errs.New(errs.Conflict, "id", "该请求没有可下载的副本", "this request has no copy to download").With("not_a_copy", nil, req.ID))
+		return
+	}
+	if s.deps.Clock.Now().After(req.CompletedAt.AddDate(0, 0, rights.CopyWindowDays)) {
+		s.fail(w, r, errs.New(errs.Conflict, "id", "副本下载期限已过，请重新申请", "the copy has expired: ask again").With("copy_expired", nil, req.ID))
+		return
+	}
+	vals, err := s.deps.Guard.ReadOwn(ctx, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !req.Params.IncludeIdentity {
+		vals = svc.WithoutIdentity(vals)
+	}
+	zip, err := svc.BuildCopy(ctx, p.SubjectID, vals)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", dsrexport.ContentType)
+	w.Header().Set("Content-Disposition", `attachment; filename="gigvault-copy-`+req.ID+`.zip"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(zip)
 }

@@ -435,23 +435,6 @@ func method(cat *catalog.Catalog, f *catalog.Field) (zh, en string) {
 // categoryLabel names a catalog category as the App compliance guide's
 // appendix A does.
 func categoryLabel(c catalog.Category) thirdparty.Label {
-	names := map[catalog.Category][2]string{
-		"basic":            {"个人基本资料", "Basic personal details"},
-		"identity":         {"个人身份信息", "Identity information"},
-		"biometric":        {"个人生物识别信息", "Biometric information"},
-		"network_identity": {"网络身份标识信息", "Network identity information"},
-		"health":           {"个人健康生理信息", "Health and physiological information"},
-		"education_work":   {"个人教育工作信息", "Education and work information"},
-		"property":         {"个人财产信息", "Property information"},
-		"communication":    {"个人通信信息", "Communication information"},
-		"contacts":         {"联系人信息", "Contacts"},
-		"online_records":   {"个人上网记录", "Online activity records"},
-		"device":           {"个人常用设备信息", "Device information"},
-		"location":         {"个人位置信息", "Location information"},
-		"other":            {"其他信息", "Other information"},
-	}
-	if n, ok := names[c]; ok {
-		return thirdparty.Label{ID: string(c), Zh: n[0], En: n[1]}
-	}
-	return thirdparty.Label{ID: string(c), Zh: string(c), En: string(c)}
+	zh, en := c.Labels()
+	return thirdparty.Label{ID: string(c), Zh: zh, En: en}
 }

@@ -233,21 +233,25 @@ func day(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// retain builds the records the law requires of subject and writes them
-// under the retention key inside tx (RET-3). The records carry nothing that
-// leads back to the account: random IDs, whole-day times, no subject ID.
-func (s *Service) retain(ctx context.Context, tx *store.Tx, subject string) (int, error) {
+// statutoryValues reads, whole, the values of subject the law requires to
+// be kept after cancellation — before the cancellation's transaction, since
+// the read is audited in a transaction of its own.
+func (s *Service) statutoryValues(ctx context.Context, subject string) ([]vault.Value, error) {
 	var names []string
 	for _, f := range s.Cat.Fields() {
 		if classOf(f) != "" {
 			names = append(names, f.Name)
 		}
 	}
-	vals, err := s.Guard.SystemRead(ctx, vault.Actor{ID: "system:rights", Channel: "system"}, subject, "legal_compliance",
+	return s.Guard.SystemRead(ctx, vault.Actor{ID: "system:rights", Channel: "system"}, subject, "legal_compliance",
 		"records kept by law after cancellation", names)
-	if err != nil {
-		return 0, err
-	}
+}
+
+// retain builds the records the law requires of subject (vals, from
+// statutoryValues, and its payout rows and signed contracts) and writes them
+// under the retention key inside tx (RET-3). The records carry nothing that
+// leads back to the account: random IDs, whole-day times, no subject ID.
+func (s *Service) retain(ctx context.Context, tx *store.Tx, subject string, vals []vault.Value) (int, error) {
 	payloads := map[string]*RetainedPayload{}
 	get := func(class string) *RetainedPayload {
 		if payloads[class] == nil {
@@ -425,6 +429,10 @@ func (s *Service) CompleteCancellation(ctx context.Context, r Request, tool stri
 		if held {
 			return r, Held
 		}
+		vals, err := s.statutoryValues(ctx, r.SubjectID)
+		if err != nil {
+			return r, err
+		}
 		err = s.DB.InTx(ctx, func(tx *store.Tx) error {
 			if err := tx.LockKey(ctx, "cancel:"+r.SubjectID); err != nil {
 				return err
@@ -437,7 +445,7 @@ func (s *Service) CompleteCancellation(ctx context.Context, r Request, tool stri
 				r = cur
 				return nil
 			}
-			retained, err := s.retain(ctx, tx, r.SubjectID)
+			retained, err := s.retain(ctx, tx, r.SubjectID, vals)
 			if err != nil {
 				return err
 			}

@@ -92,7 +92,11 @@ func (l *Ledger) check(p *Provision) error {
 		if !ok {
 			return invalid("fields", "该字段未在个人信息目录中声明", "a field is not declared in the PI catalog").With("", []string{f}, "")
 		}
-		if !slices.Contains(cf.Purposes, p.Purpose) {
+		// A copy sent where the person asked (DSR-3) carries whatever they
+		// hold: the right covers every field, as the decision point's
+		// own-rights rule does.
+		ownRight := p.RecipientKind == "subject_named" && p.Purpose == "rights_request"
+		if !ownRight && !slices.Contains(cf.Purposes, p.Purpose) {
 			return invalid("purpose", "该用途未在个人信息目录中为此字段声明", "the purpose is not declared for a field").With("", []string{f}, "")
 		}
 	}
