@@ -640,6 +640,9 @@ func (s *Server) resolveRequest(w http.ResponseWriter, r *http.Request, p *acces
 		if err != nil {
 			return err
 		}
+		if !cur.Live() {
+			return errs.New(errs.Conflict, "id", "该请求已结束", "the request is closed").With("status_"+string(cur.Status), nil, cur.ID)
+		}
 		outcome := in.Outcome
 		switch cur.Kind {
 		case rights.Correction, rights.Complaint, rights.Appeal:

@@ -5,25 +5,33 @@ package httpapi_test
 // requests (DSR-1..7, CON-12).
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gigvault/internal/apitest"
+	"gigvault/internal/app"
+	"gigvault/internal/audit"
 	"gigvault/internal/consent"
+	"gigvault/internal/dsrexport"
 	"gigvault/internal/errs"
 	"gigvault/internal/keys"
 	"gigvault/internal/policy"
 	"gigvault/internal/rights"
 	"gigvault/internal/store"
+	"gigvault/internal/synth"
 	"gigvault/internal/testenv"
 	"gigvault/internal/vault"
+	"gigvault/internal/verify"
 )
 
 type rqResp struct {
@@ -314,6 +322,374 @@ func TestFlowCancelAccount(t *testing.T) {
 		again := f.WorkerWith(mobile)
 		if again.SubjectID == w.SubjectID || again.AccountID == w.AccountID {
 			t.Fatalf("the number came back to the cancelled account: %+v", again)
+		}
+		f.AuditVerify()
+	})
+}
+
+// fillEveryField stores a valid value of every storable catalog field for
+// subject (two records of multi-valued ones) and returns field → values.
+func fillEveryField(t *testing.T, c *app.Core, subject string, seed int64) map[string][]string {
+	t.Helper()
+	g := synth.New(seed)
+	want := map[string][]string{}
+	for _, f := range c.Catalog.Fields() {
+		if !f.Retention.Stored() || f.Name == "mobile" { // the number stays the one the account logs in with
+			continue
+		}
+		recs := []string{""}
+		if f.Multi {
+			recs = []string{"r1", "r2"}
+		}
+		for _, rec := range recs {
+			v := g.Value(f.Format)
+			purpose := "rights_request"
+			if len(f.Purposes) > 0 {
+				purpose = f.Purposes[0]
+			}
+			if err := c.Vault.Put(context.Background(), vault.Actor{ID: "test:setup", Channel: "test"}, purpose, subject,
+				vault.Item{Field: f.Name, Record: rec, Value: v}); err != nil {
+				t.Fatalf("put %s: %v", f.Name, err)
+			}
+			got, err := c.Vault.Get(context.Background(), vault.Actor{ID: "test:setup", Channel: "test"}, purpose, subject, f.Name, rec,
+				mustReveal(t, c, subject, f.Name, rec, purpose))
+			if err != nil {
+				t.Fatalf("get %s: %v", f.Name, err)
+			}
+			if got.Masked {
+				t.Fatalf("setup read of %s came back masked", f.Name)
+			}
+			want[f.Name] = append(want[f.Name], got.Text)
+		}
+	}
+	return want
+}
+
+func mustReveal(t *testing.T, c *app.Core, subject, field, rec, purpose string) *vault.Reveal {
+	t.Helper()
+	if rec == "" {
+		rec = vault.MainRecord
+	}
+	rv, err := c.Issuer.Issue("test:setup", subject, field, rec, purpose, "test setup", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rv
+}
+
+// TestFlowCopyExport (DSR-3, DSR-7): the copy contains every catalog field
+// the person has, whole, and nothing of anyone else; identity data needs
+// 2-factor verification; a copy sent to a named recipient is a ledger row
+// and a delivery with its status.
+func TestFlowCopyExport(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, eng testenv.Engine) {
+		f := newFlow(t, eng, apitest.Options{})
+		ctx := context.Background()
+		c := f.Core
+		a := f.WorkerWith(f.mobile())
+		b := f.WorkerWith(f.mobile())
+		wantA := fillEveryField(t, c, a.SubjectID, 1)
+		wantB := fillEveryField(t, c, b.SubjectID, 2)
+		// The mobile number the account registered with is a value too.
+		wantA["mobile"] = []string{a.Mobile}
+		if len(wantA) < 50 {
+			t.Fatalf("only %d fields filled", len(wantA))
+		}
+
+		// Without a fresh code: refused. With identity data and no 2-factor
+		// verification: refused before the code is spent.
+		f.fails(f.do("POST", "/v1/me/requests", a.Token, map[string]any{"kind": "copy", "code": "123456"}), http.StatusForbidden, "forbidden",
+			"include_identity", "identity_verification_required", "a copy of identity data without 2-factor verification")
+		code := f.rightsCode(a, "rights")
+		f.fails(f.do("POST", "/v1/me/requests", a.Token, map[string]any{"kind": "copy", "code": "000000", "include_identity": false}),
+			http.StatusBadRequest, "invalid", "code", "", "a wrong code")
+		r := f.do("POST", "/v1/me/requests", a.Token, map[string]any{"kind": "copy", "code": code, "include_identity": false})
+		f.ok(r, http.StatusCreated, "a copy without identity data")
+		var first rqResp
+		r.Decode(t, &first)
+		r = f.do("GET", "/v1/me/requests/"+first.Request.ID+"/copy", a.Token, nil)
+		f.ok(r, http.StatusOK, "download the copy")
+		cp, err := dsrexport.Read(bytes.NewReader(r.Body), int64(len(r.Body)))
+		if err != nil {
+			t.Fatalf("read the copy: %v", err)
+		}
+		for _, v := range cp.Values {
+			if fl, _ := c.Catalog.Field(v.Field); fl.Category == "identity" {
+				t.Fatalf("the copy without identity data holds %s", v.Field)
+			}
+		}
+		// 2-factor verified: the whole copy.
+		err = c.DB.InTx(ctx, func(tx *store.Tx) error {
+			_, err := c.IDV.Add(ctx, tx, a.SubjectID, verify.Result{Level: 2, Passed: true, Provider: "sandbox", ProviderRef: "T-1", At: f.Clock.Now()})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code = f.rightsCode(a, "rights")
+		r = f.do("POST", "/v1/me/requests", a.Token, map[string]any{"kind": "copy", "code": code, "deliver_to": app.SandboxCopyRecipient})
+		f.ok(r, http.StatusCreated, "a whole copy, also sent to a named recipient")
+		var whole rqResp
+		r.Decode(t, &whole)
+		if whole.Request.VerifiedWith != "sms+2f" || whole.Request.Status != rights.Completed {
+			t.Fatalf("the whole copy request: %s", r.Body)
+		}
+		r = f.do("GET", "/v1/me/requests/"+whole.Request.ID+"/copy", a.Token, nil)
+		f.ok(r, http.StatusOK, "download the whole copy")
+		if ct := r.Header.Get("Content-Type"); ct != dsrexport.ContentType {
+			t.Fatalf("content type %q", ct)
+		}
+		cp, err = dsrexport.Read(bytes.NewReader(r.Body), int64(len(r.Body)))
+		if err != nil {
+			t.Fatalf("read the copy: %v", err)
+		}
+		got := map[string][]string{}
+		for _, v := range cp.Values {
+			got[v.Field] = append(got[v.Field], v.Text)
+		}
+		for fld, vs := range wantA {
+			g := slices.Clone(got[fld])
+			slices.Sort(g)
+			w := slices.Clone(vs)
+			slices.Sort(w)
+			if !slices.Equal(g, w) {
+				t.Errorf("field %s: copy has %q, want %q", fld, g, w)
+			}
+		}
+		for fld := range got {
+			if _, ok := wantA[fld]; !ok && fld != "support_ticket" {
+				t.Errorf("the copy has a field the person was not given: %s", fld)
+			}
+		}
+		// Nothing of the other person, in any file of the archive.
+		raw := unzipAll(t, r.Body)
+		for fld, vs := range wantB {
+			for _, v := range vs {
+				if len([]rune(v)) >= 6 && !slices.Contains(wantA[fld], v) && bytes.Contains(raw, []byte(v)) {
+					t.Fatalf("the copy holds the other person's %s", fld)
+				}
+			}
+		}
+		if bytes.Contains(raw, []byte(b.SubjectID)) || bytes.Contains(raw, []byte(b.Mobile)) {
+			t.Fatal("the copy names the other person")
+		}
+		// The copy sent to the named recipient: a ledger row, a delivery.
+		var n int
+		if err := c.DB.QueryRow(ctx, `SELECT COUNT(*) FROM sharing_ledger WHERE recipient = ? AND recipient_kind = 'subject_named' AND consent_ref = ?`,
+			app.SandboxCopyRecipient, whole.Request.ID).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("ledger rows for the sent copy: %d, %v", n, err)
+		}
+		if delivered, failed, _, err := c.Notices.RunOnce(ctx); err != nil || delivered != 1 || failed != 0 {
+			t.Fatalf("send the copy: %d delivered, %d failed, %v", delivered, failed, err)
+		}
+		r = f.do("GET", "/v1/me/requests/"+whole.Request.ID, a.Token, nil)
+		f.ok(r, http.StatusOK, "the request with its delivery")
+		var view struct {
+			Deliveries []rights.Delivery `json:"deliveries"`
+		}
+		r.Decode(t, &view)
+		if len(view.Deliveries) != 1 || view.Deliveries[0].Status != "delivered" || view.Deliveries[0].Kind != "copy" {
+			t.Fatalf("deliveries: %s", r.Body)
+		}
+		// Another person cannot download it.
+		f.fails(f.do("GET", "/v1/me/requests/"+whole.Request.ID+"/copy", b.Token, nil), http.StatusNotFound, "not_found", "id", "", "another person's copy")
+		// After 7 days it is gone.
+		f.Clock.Advance(8 * 24 * time.Hour)
+		a = f.WorkerWith(a.Mobile) // the session expired meanwhile
+		f.fails(f.do("GET", "/v1/me/requests/"+whole.Request.ID+"/copy", a.Token, nil), http.StatusConflict, "conflict", "id", "copy_expired", "an old copy")
+		f.AuditVerify()
+	})
+}
+
+func unzipAll(t *testing.T, b []byte) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(&out, rc)
+		rc.Close()
+	}
+	return out.Bytes()
+}
+
+// TestFlowRightsRequests (DSR-1, DSR-2, DSR-4, DSR-6, DSR-7, CON-12, SHR-1):
+// access answers what is held with its recipients; deletion of chosen
+// fields keeps what the law and the account need and notifies recipients;
+// a correction, a complaint and an appeal go to the handlers' queue with a
+// deadline, messages both ways, an extension told to the requester, and a
+// resolution (a human review for the appeal).
+func TestFlowRightsRequests(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, eng testenv.Engine) {
+		f := newFlow(t, eng, apitest.Options{})
+		ctx := context.Background()
+		c := f.Core
+		emp := f.conEmployer("深圳速达同城配送有限公司")
+		job := f.conJob(emp.Token, "周末促销员", "深圳", "promotion")
+		w := f.WorkerWith(f.mobile())
+		f.conResume(w.Token, map[string]any{"text": "两年促销经验。", "skills": []string{"促销", "理货"}})
+		f.conApply(w.Token, job)
+		if err := c.Vault.Put(ctx, vault.Actor{ID: "test:setup", Channel: "test"}, "contract_signing", w.SubjectID, vault.Item{Field: "name", Value: "张三"}); err != nil {
+			t.Fatal(err)
+		}
+		ask := func(body map[string]any) apitest.Response {
+			body["code"] = f.rightsCode(w, "rights")
+			return f.do("POST", "/v1/me/requests", w.Token, body)
+		}
+
+		// Access (DSR-1).
+		r := ask(map[string]any{"kind": "access"})
+		f.ok(r, http.StatusCreated, "access")
+		var acc struct {
+			Request   rights.Request   `json:"request"`
+			Inventory rights.Inventory `json:"inventory"`
+		}
+		r.Decode(t, &acc)
+		held := map[string]rights.FieldInfo{}
+		for _, cat := range acc.Inventory.Categories {
+			for _, fi := range cat.Fields {
+				held[fi.Field] = fi
+			}
+		}
+		if fi := held["resume_text"]; fi.Source == "" || len(fi.Purposes) == 0 || fi.Retention == "" || len(fi.Values) != 1 || fi.Values[0].Value != "两年促销经验。" {
+			t.Fatalf("access: résumé text: %+v", fi)
+		}
+		if len(acc.Inventory.Recipients) != 1 || acc.Inventory.Recipients[0].Recipient != emp.OrgID || acc.Request.Status != rights.Completed {
+			t.Fatalf("access: %s", r.Body)
+		}
+
+		// Deletion of chosen fields (DSR-4).
+		f.fails(ask(map[string]any{"kind": "deletion", "fields": []string{"no_such_field"}}), http.StatusBadRequest, "invalid", "fields", "", "an unknown field")
+		r = ask(map[string]any{"kind": "deletion", "fields": []string{"skills", "mobile", "name"}})
+		f.ok(r, http.StatusCreated, "delete chosen fields")
+		var del struct {
+			Request rights.Request      `json:"request"`
+			Deleted []string            `json:"deleted_fields"`
+			Values  int                 `json:"deleted_values"`
+			Kept    []map[string]string `json:"kept"`
+			Notices int                 `json:"notices"`
+		}
+		r.Decode(t, &del)
+		if !slices.Equal(del.Deleted, []string{"skills"}) || del.Values != 2 || del.Notices != 1 || len(del.Kept) != 2 ||
+			del.Kept[0]["reason"] != "needed_for_account" || del.Kept[1]["reason"] != "legally_retained" {
+			t.Fatalf("deletion: %s", r.Body)
+		}
+		if has, _ := c.Vault.Has(ctx, w.SubjectID, "skills"); has {
+			t.Fatal("skills survived the deletion")
+		}
+		if n := f.conCount(`SELECT COUNT(*) FROM outbound_deliveries WHERE request_id = ? AND recipient = ? AND fields = 'skills'`, del.Request.ID, emp.OrgID); n != 1 {
+			t.Fatalf("deletion notices: %d", n)
+		}
+
+		// A correction, a complaint and an appeal go to the handlers.
+		f.fails(ask(map[string]any{"kind": "correction", "field": "name", "value": ""}), http.StatusBadRequest, "invalid", "value", "", "an empty correction")
+		r = ask(map[string]any{"kind": "correction", "field": "name", "value": "张叁", "message": "身份证上是“叁”"})
+		f.ok(r, http.StatusCreated, "correction")
+		var corr rqResp
+		r.Decode(t, &corr)
+		r = ask(map[string]any{"kind": "complaint", "category": "marketing", "message": "我没有同意却收到了营销短信。"})
+		f.ok(r, http.StatusCreated, "complaint")
+		var comp rqResp
+		r.Decode(t, &comp)
+		f.fails(ask(map[string]any{"kind": "appeal", "category": "identity_verification", "message": "核验失败"}), http.StatusBadRequest, "invalid",
+			"decision_ref", "", "an appeal without the decision")
+		r = ask(map[string]any{"kind": "appeal", "category": "identity_verification", "decision_ref": "verification:0001", "message": "核验结果有误，请人工复核。"})
+		f.ok(r, http.StatusCreated, "appeal")
+		var apl rqResp
+		r.Decode(t, &apl)
+		for _, rq := range []rights.Request{corr.Request, comp.Request, apl.Request} {
+			if rq.Status != rights.Open || rq.DueDate == "" || !rq.DueAt.After(rq.ReceivedAt) {
+				t.Fatalf("queued request: %+v", rq)
+			}
+		}
+		sup := f.StaffLogin(f.Staff(policy.Support))
+		f.fails(f.do("GET", "/v1/staff/requests", w.Token, nil), http.StatusForbidden, "forbidden", "", "", "a worker reads the queue")
+		r = f.do("GET", "/v1/staff/requests", sup, nil)
+		f.ok(r, http.StatusOK, "the queue")
+		var q struct {
+			Requests []struct {
+				ID              string `json:"id"`
+				WorkingDaysLeft int    `json:"working_days_left"`
+			} `json:"requests"`
+		}
+		r.Decode(t, &q)
+		if len(q.Requests) != 3 || q.Requests[0].WorkingDaysLeft != 15 {
+			t.Fatalf("queue: %s", r.Body)
+		}
+		// The handler sees the correction masked, the complaint whole.
+		r = f.do("GET", "/v1/staff/requests/"+corr.Request.ID, sup, nil)
+		f.ok(r, http.StatusOK, "the correction, to a handler")
+		var cv struct {
+			Proposal string           `json:"proposed_value"`
+			Messages []rights.Message `json:"messages"`
+		}
+		r.Decode(t, &cv)
+		if cv.Proposal == "" || cv.Proposal == "张叁" || len(cv.Messages) != 1 || cv.Messages[0].Text != "身份证上是“叁”" {
+			t.Fatalf("correction view: %s", r.Body)
+		}
+		f.ok(f.do("POST", "/v1/staff/requests/"+comp.Request.ID+"/messages", sup, map[string]any{"message": "已收到，正在核查短信发送记录。"}),
+			http.StatusCreated, "a handler's reply")
+		f.ok(f.do("POST", "/v1/me/requests/"+comp.Request.ID+"/messages", w.Token, map[string]any{"message": "短信是昨天收到的。"}),
+			http.StatusCreated, "the person's reply")
+		// An extension: a reason without PI, told to the requester.
+		f.fails(f.do("POST", "/v1/staff/requests/"+comp.Request.ID+"/extend", sup, map[string]any{"working_days": 5, "reason": "需联系13800138000核实"}),
+			http.StatusBadRequest, "invalid", "reason", "pi_in_text", "a reason carrying a number")
+		r = f.do("POST", "/v1/staff/requests/"+comp.Request.ID+"/extend", sup, map[string]any{"working_days": 5, "reason": "需向短信服务商调取发送记录"})
+		f.ok(r, http.StatusOK, "extend")
+		var ext rqResp
+		r.Decode(t, &ext)
+		if ext.Request.DueDate == comp.Request.DueDate || ext.Request.ExtensionReason == "" {
+			t.Fatalf("extended: %s", r.Body)
+		}
+		r = f.do("GET", "/v1/me/requests/"+comp.Request.ID, w.Token, nil)
+		f.ok(r, http.StatusOK, "the complaint, to the person")
+		var mv struct {
+			Messages []rights.Message `json:"messages"`
+		}
+		r.Decode(t, &mv)
+		if len(mv.Messages) != 4 || mv.Messages[1].Author != "staff" || mv.Messages[3].Author != "system" ||
+			!strings.Contains(mv.Messages[3].Text, ext.Request.DueDate) || !strings.Contains(mv.Messages[3].Text, "需向短信服务商调取发送记录") {
+			t.Fatalf("the thread: %s", r.Body)
+		}
+		// Resolutions: the correction applied, the appeal reviewed by a person.
+		f.ok(f.do("POST", "/v1/staff/requests/"+corr.Request.ID+"/resolve", sup, map[string]any{"outcome": "completed", "message": "已按身份证更正。"}),
+			http.StatusOK, "resolve the correction")
+		v, err := c.Vault.Get(ctx, vault.Actor{ID: "test:setup", Channel: "test"}, "contract_signing", w.SubjectID, "name", "",
+			mustReveal(t, c, w.SubjectID, "name", "", "contract_signing"))
+		if err != nil || v.Text != "张叁" {
+			t.Fatalf("the corrected name: %q, %v", v.Text, err)
+		}
+		f.fails(f.do("POST", "/v1/staff/requests/"+apl.Request.ID+"/resolve", sup, map[string]any{"outcome": "completed", "message": "已复核。"}),
+			http.StatusBadRequest, "invalid", "review", "", "an appeal resolved without a review result")
+		r = f.do("POST", "/v1/staff/requests/"+apl.Request.ID+"/resolve", sup, map[string]any{"outcome": "completed", "review": "overturned", "message": "经人工复核，核验结果更正为通过。"})
+		f.ok(r, http.StatusOK, "resolve the appeal")
+		var res rqResp
+		r.Decode(t, &res)
+		if res.Request.Outcome != "completed:overturned" || res.Request.Handler == "" || res.Request.Status != rights.Completed {
+			t.Fatalf("appeal resolved: %s", r.Body)
+		}
+		f.fails(f.do("POST", "/v1/staff/requests/"+apl.Request.ID+"/resolve", sup, map[string]any{"outcome": "rejected", "message": "x"}),
+			http.StatusConflict, "conflict", "id", "", "resolving twice")
+		// The person withdraws the complaint.
+		r = f.do("POST", "/v1/me/requests/"+comp.Request.ID+"/withdraw", w.Token, nil)
+		f.ok(r, http.StatusOK, "withdraw")
+		// No message text in the table, the log or the audit.
+		for _, secret := range []string{"营销短信", "张叁", "身份证上是"} {
+			if strings.Contains(f.LogText(), secret) {
+				t.Fatalf("the log holds %q", secret)
+			}
+			for _, e := range f.Entries(audit.Filter{}) {
+				js, _ := json.Marshal(e)
+				if strings.Contains(string(js), secret) {
+					t.Fatalf("the audit holds %q: %s", secret, js)
+				}
+			}
 		}
 		f.AuditVerify()
 	})
