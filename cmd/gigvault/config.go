@@ -25,6 +25,9 @@ type coreFlags struct {
 	cacheSize                                   int
 	cacheTTL, cpInterval, consentTTL            time.Duration
 	cpEvery                                     int64
+	// Data-subject rights (issue 6).
+	dueDays, targetDays, remindDays           int
+	calendarFile, retainTx, retainFin, copyTo string
 }
 
 func registerCore(fs *flag.FlagSet, env *runEnv) *coreFlags {
@@ -51,6 +54,13 @@ func registerCore(fs *flag.FlagSet, env *runEnv) *coreFlags {
 	fs.IntVar(&c.cacheSize, "dek-cache-size", envInt(g("GIGVAULT_DEK_CACHE_SIZE", ""), 100000), "data keys kept unwrapped in memory [GIGVAULT_DEK_CACHE_SIZE]")
 	fs.DurationVar(&c.cacheTTL, "dek-cache-ttl", envDur(g("GIGVAULT_DEK_CACHE_TTL", ""), 10*time.Minute), "how long an unwrapped data key stays cached [GIGVAULT_DEK_CACHE_TTL]")
 	fs.Int64Var(&c.cpEvery, "checkpoint-every", int64(envInt(g("GIGVAULT_CHECKPOINT_EVERY", ""), 1000)), "sign an audit checkpoint every N entries [GIGVAULT_CHECKPOINT_EVERY]")
+	fs.IntVar(&c.dueDays, "dsr-due-days", envInt(g("GIGVAULT_DSR_DUE_DAYS", ""), 15), "statutory period of data-subject requests, in PRC working days [GIGVAULT_DSR_DUE_DAYS]")
+	fs.IntVar(&c.targetDays, "dsr-target-days", envInt(g("GIGVAULT_DSR_TARGET_DAYS", ""), 0), "optional shorter internal target, in working days, e.g. 10 (0: none) [GIGVAULT_DSR_TARGET_DAYS]")
+	fs.IntVar(&c.remindDays, "dsr-remind-days", envInt(g("GIGVAULT_DSR_REMIND_DAYS", ""), 3), "remind handlers this many working days before a request falls due [GIGVAULT_DSR_REMIND_DAYS]")
+	fs.StringVar(&c.calendarFile, "calendar-file", g("GIGVAULT_CALENDAR_FILE", ""), "PRC holiday data extending the embedded 2024–2026 calendar (later State Council notices) [GIGVAULT_CALENDAR_FILE]")
+	fs.StringVar(&c.retainTx, "retain-transactions", g("GIGVAULT_RETAIN_TRANSACTIONS", ""), "how long transaction records are kept after cancellation, e.g. 3y (default: the catalog's) [GIGVAULT_RETAIN_TRANSACTIONS]")
+	fs.StringVar(&c.retainFin, "retain-financial-identity", g("GIGVAULT_RETAIN_FINANCIAL_IDENTITY", ""), "how long financial identity is kept after cancellation, e.g. 5y (default: the catalog's) [GIGVAULT_RETAIN_FINANCIAL_IDENTITY]")
+	fs.StringVar(&c.copyTo, "copy-recipients", g("GIGVAULT_COPY_RECIPIENTS", ""), "comma-separated recipient IDs a person may have their data copy sent to [GIGVAULT_COPY_RECIPIENTS]")
 	fs.DurationVar(&c.cpInterval, "checkpoint-interval", envDur(g("GIGVAULT_CHECKPOINT_INTERVAL", ""), time.Minute), "…or every interval [GIGVAULT_CHECKPOINT_INTERVAL]")
 	return c
 }
@@ -102,8 +112,20 @@ func (c *coreFlags) config(log *slog.Logger) (app.Config, error) {
 		MasterKey: c.env.getenv("GIGVAULT_MASTER_KEY"), MasterKeyFile: c.keyFile, SQLiteSync: c.sqliteSync,
 		DEKCacheSize: c.cacheSize, DEKCacheTTL: c.cacheTTL, CheckpointEvery: c.cpEvery, CheckpointInterval: c.cpInterval,
 		FunctionsFile: c.functions, ThirdPartyFile: c.thirdParty, PublicURL: c.publicURL, ConsentCacheTTL: c.consentTTL,
+		Rights: app.RightsConfig{DueDays: c.dueDays, TargetDays: c.targetDays, RemindDays: c.remindDays, CalendarFile: c.calendarFile,
+			RetainTransactions: c.retainTx, RetainFinancialIdentity: c.retainFin, CopyRecipients: splitList(c.copyTo)},
 		Logger: log,
 	}, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (c *coreFlags) logger() (*slog.Logger, error) { return newLogger(c.env.stderr, c.logLevel) }

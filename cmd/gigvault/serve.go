@@ -21,6 +21,8 @@ func cmdServe(ctx context.Context, env *runEnv, args []string) error {
 	addr := fs.String("addr", envOr(env, "GIGVAULT_ADDR", "127.0.0.1:8080"), "listen address [GIGVAULT_ADDR]")
 	certFile := fs.String("tls-cert", envOr(env, "GIGVAULT_TLS_CERT", ""), "TLS certificate (PEM); with --tls-key serves HTTPS, TLS 1.2+ [GIGVAULT_TLS_CERT]")
 	keyFile := fs.String("tls-key", envOr(env, "GIGVAULT_TLS_KEY", ""), "TLS private key (PEM) [GIGVAULT_TLS_KEY]")
+	rightsEvery := fs.Duration("rights-interval", envDur(env.getenv("GIGVAULT_RIGHTS_INTERVAL"), time.Minute), "how often the deadline clock reminds handlers and finishes interrupted cancellations [GIGVAULT_RIGHTS_INTERVAL]")
+	noticeEvery := fs.Duration("notice-interval", envDur(env.getenv("GIGVAULT_NOTICE_INTERVAL"), time.Minute), "how often deletion notices and copies are delivered [GIGVAULT_NOTICE_INTERVAL]")
 	drain := fs.Duration("drain-timeout", envDur(env.getenv("GIGVAULT_DRAIN_TIMEOUT"), 30*time.Second), "how long SIGTERM waits for in-flight requests [GIGVAULT_DRAIN_TIMEOUT]")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -62,6 +64,7 @@ func cmdServe(ctx context.Context, env *runEnv, args []string) error {
 	}
 	m := obs.NewMetrics()
 	registerCoreMetrics(m, c)
+	c.Rights.RegisterMetrics(m)
 	api := httpapi.New(httpapi.Deps{
 		Log: log, Metrics: m, Version: version,
 		Ready:      map[string]httpapi.Pinger{"database": c.DB, "key_store": c.KMS},
@@ -88,6 +91,8 @@ func cmdServe(ctx context.Context, env *runEnv, args []string) error {
 	defer stopBG()
 	go checkpointLoop(bg, c, log)
 	go idleStaffLoop(bg, c, log)
+	go rightsLoop(bg, c, log, *rightsEvery)
+	go func() { _ = c.Notices.Loop(bg, *noticeEvery) }()
 	scheme := "http"
 	if tlsCfg != nil {
 		scheme = "https"
@@ -100,6 +105,30 @@ func cmdServe(ctx context.Context, env *runEnv, args []string) error {
 	}
 	log.Info("gigvault stopped: in-flight requests drained")
 	return nil
+}
+
+// rightsLoop runs the deadline clock of data-subject requests and finishes
+// cancellations a crash or a released legal hold left open.
+func rightsLoop(ctx context.Context, c *app.Core, log *slog.Logger, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := c.Rights.ResumeCancellations(ctx); err != nil && ctx.Err() == nil {
+			log.Error("finish cancellations", "err", err)
+		} else if n > 0 {
+			log.Info("finished cancellations", "requests", n)
+		}
+		if rep, err := c.Rights.Tick(ctx, log); err != nil && ctx.Err() == nil {
+			log.Error("rights deadline clock", "err", err)
+		} else if rep.Reminded+rep.Lapsed > 0 || rep.Overdue > 0 {
+			log.Info("rights deadline clock", "reminded", rep.Reminded, "lapsed", rep.Lapsed, "overdue", rep.Overdue)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func envOr(env *runEnv, name, def string) string {

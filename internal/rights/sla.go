@@ -98,24 +98,6 @@ func (s *Store) Overdue(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Loop ticks every interval until ctx ends.
-func (s *Store) Loop(ctx context.Context, interval time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if rep, err := s.Tick(ctx, logger); err != nil && ctx.Err() == nil {
-			logger.Error("rights deadline clock", "err", err)
-		} else if rep.Reminded+rep.Lapsed > 0 {
-			logger.Info("rights deadline clock", "reminded", rep.Reminded, "lapsed", rep.Lapsed, "overdue", rep.Overdue)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 // RegisterMetrics exposes the deadline figures on m: requests past due
 // (gigvault_rights_requests_overdue) and live requests by kind
 // (gigvault_rights_requests_open), computed at each scrape.
