@@ -18,9 +18,10 @@
 // only transaction, which holds the write lock for the few aggregate
 // queries (SQLite readers are not blocked).
 //
-// Data-subject requests and incidents have no tables yet (later issues add
-// them). Their counts are null, with a note "not yet recorded", whenever
-// the table RightsRequestsTable or IncidentsTable is absent — never a
+// Data-subject requests are counted from rights_requests by when they were
+// received (created_at). Incidents have no table yet (a later issue adds
+// it): their counts are null, with a note "not yet recorded", whenever the
+// table RightsRequestsTable or IncidentsTable is absent — never a
 // misleading 0.
 //
 // # Signature

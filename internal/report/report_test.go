@@ -162,7 +162,8 @@ func seed(t *testing.T, db *store.DB) (*planted, report.Counts) {
 			InPeriod: report.ProvisionSet{Rows: 2, Records: 4, Recipients: 2, Subjects: 3, ByLegalBasis: bases(1, 1), ByRecipientKind: kinds(1, 1)},
 			Total:    report.ProvisionSet{Rows: 3, Records: 6, Recipients: 2, Subjects: 3, ByLegalBasis: bases(1, 2), ByRecipientKind: kinds(1, 2)},
 		},
-		Notes: map[string]string{"rights_requests": report.NoteNotRecorded, "incidents": report.NoteNotRecorded},
+		RightsRequests: &report.RecordCounts{},
+		Notes:          map[string]string{"incidents": report.NoteNotRecorded},
 	}
 	return p, want
 }
@@ -174,7 +175,7 @@ func TestCounts(t *testing.T) {
 	for _, e := range testenv.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
 			db := openDB(t, e)
-			_, want := seed(t, db)
+			planted, want := seed(t, db)
 			p, err := report.Build(ctx, db, from, to, smallDocs())
 			if err != nil {
 				t.Fatal(err)
@@ -186,17 +187,17 @@ func TestCounts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Contains(js, []byte(`"incidents":null`)) || !bytes.Contains(js, []byte(`"rights_requests":null`)) ||
-				!bytes.Contains(js, []byte(`"notes":{"incidents":"not yet recorded","rights_requests":"not yet recorded"}`)) {
-				t.Errorf("absent tables not reported as null with a note:\n%s", js)
+			if !bytes.Contains(js, []byte(`"incidents":null`)) || !bytes.Contains(js, []byte(`"rights_requests":{"in_period":0,"total":0}`)) ||
+				!bytes.Contains(js, []byte(`"notes":{"incidents":"not yet recorded"}`)) {
+				t.Errorf("the absent table not reported as null with a note, the present one not counted:\n%s", js)
 			}
 
-			// A later issue adds the tables: now they are counted (and a
-			// table without created_at is reported, not guessed at).
-			exec(t, db, `CREATE TABLE rights_requests (id TEXT PRIMARY KEY, subject_id TEXT NOT NULL, created_at BIGINT NOT NULL)`)
+			// Requests are counted by when they were received (issue 6's
+			// table); a table without created_at is reported, not guessed at.
 			exec(t, db, `CREATE TABLE incidents (id TEXT PRIMARY KEY, opened BIGINT NOT NULL)`)
-			for i, at := range []time.Time{from.Add(-time.Hour), from, to.Add(-µs), to} {
-				exec(t, db, `INSERT INTO rights_requests (id, subject_id, created_at) VALUES (?, ?, ?)`, randID("dsr"), "s"+string(rune('0'+i)), at.UnixMicro())
+			for _, at := range []time.Time{from.Add(-time.Hour), from, to.Add(-µs), to} {
+				exec(t, db, `INSERT INTO rights_requests (id, subject_id, kind, status, created_at, due_at, target_at, updated_at) VALUES (?, ?, 'access', 'completed', ?, ?, ?, ?)`,
+					randID("dsr"), planted.ids[0], at.UnixMicro(), at.UnixMicro(), at.UnixMicro(), at.UnixMicro())
 			}
 			p, err = report.Build(ctx, db, from, to, smallDocs())
 			if err != nil {
@@ -226,7 +227,7 @@ func TestCountsEmpty(t *testing.T) {
 			c := p.Counts
 			if c.Subjects.Total != 0 || len(c.Subjects.ByKind) != 0 || c.Consents.Total.Events != 0 || len(c.Consents.Total.ByEvent) != 3 ||
 				len(c.Consents.InPeriod.ByScope) != 5 || c.Provisions.Total.Rows != 0 || len(c.Provisions.InPeriod.ByLegalBasis) != 6 ||
-				c.RightsRequests != nil || c.Incidents != nil {
+				c.RightsRequests == nil || *c.RightsRequests != (report.RecordCounts{}) || c.Incidents != nil {
 				t.Errorf("empty database: %+v", c)
 			}
 		})
