@@ -139,7 +139,8 @@ type fixture struct {
 	appDecided string       // worker C's application the employer accepts
 	applicant  apitest.User // worker C
 
-	gig gigState // the issue-5 rows' state
+	gig    gigState    // the issue-5 rows' state
+	rights rightsState // the issue-6 rows' state
 }
 
 // matrix is the specification. f may be empty when only the rows' method,
@@ -662,6 +663,9 @@ func matrix(f *fixture) []row {
 	// The rest of the gig platform (issue 5), after the sharing ledger's
 	// row, which reads the employer's newest provisions.
 	rows = append(rows, f.gigRows()...)
+	// Data-subject rights (issue 6), after the gig platform: worker A's
+	// cancellation is stopped by the payment the uploader could not approve.
+	rows = append(rows, f.rightsRows()...)
 	return append(rows, []row{
 		// Log-out last: it ends every principal's session, which is then
 		// started again.

@@ -11,6 +11,7 @@ import (
 	"gigvault/internal/access"
 	"gigvault/internal/dsrexport"
 	"gigvault/internal/errs"
+	"gigvault/internal/format"
 	"gigvault/internal/identity"
 	"gigvault/internal/policy"
 	"gigvault/internal/rights"
@@ -79,6 +80,14 @@ func invalid(field, zh, en string) error { return errs.New(errs.Invalid, field, 
 // check validates a request before the SMS code is spent on it.
 func (s *Server) checkRequest(ctx context.Context, p *access.Principal, in *requestIn) error {
 	cat := s.deps.Catalog
+	// Only complaints and appeals have a category, only appeals a decision
+	// reference: nothing else a client sends is kept.
+	if in.Kind != string(rights.Complaint) && in.Kind != string(rights.Appeal) {
+		in.Category = ""
+	}
+	if in.Kind != string(rights.Appeal) {
+		in.DecisionRef = ""
+	}
 	switch rights.Kind(in.Kind) {
 	case rights.Access:
 	case rights.Copy:
@@ -93,8 +102,20 @@ func (s *Server) checkRequest(ctx context.Context, p *access.Principal, in *requ
 		if f.Multi && in.Record == "" {
 			return invalid("record", "请指明要更正的记录", "name the record to correct")
 		}
+		if in.Record != "" && !reRef.MatchString(in.Record) {
+			return invalid("record", "记录编号格式不正确", "the record ID is malformed")
+		}
+		if !f.Multi {
+			in.Record = ""
+		}
 		if in.Value == "" {
 			return invalid("value", "请填写更正后的值", "give the corrected value")
+		}
+		if err := format.Validate(f.Format, in.Value); err != nil {
+			return errs.Wrap(errs.Invalid, "value", "更正后的值格式不正确", "the corrected value is not well formed", err)
+		}
+		if n := len([]rune(strings.TrimSpace(in.Message))); n > 2000 {
+			return invalid("message", "说明不超过2000个字符", "a message is at most 2000 characters")
 		}
 		has, err := s.deps.Vault.Has(ctx, p.SubjectID, in.Field)
 		if err != nil {
@@ -121,6 +142,12 @@ func (s *Server) checkRequest(ctx context.Context, p *access.Principal, in *requ
 			}
 		default:
 			return invalid("scope", "删除范围须为 fields 或 all", "scope is fields or all")
+		}
+		if held, err := s.deps.Rights.UnderHold(ctx, s.deps.DB, p.SubjectID); err != nil || held {
+			if err == nil {
+				err = rights.Held
+			}
+			return err
 		}
 	case rights.Complaint, rights.Appeal:
 		cats := rights.ComplaintCategories
@@ -164,18 +191,17 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, p *access
 		return
 	}
 	svc := s.deps.Rights
-	// A copy of identity data needs 2 factors: check before the code is spent.
-	var inv rights.Inventory
-	var vals []vault.Value
+	// A copy of identity data needs 2 factors: check before the code is
+	// spent, from which fields the person has (nothing decrypted).
 	verified := "sms"
 	include := in.IncludeIdentity == nil || *in.IncludeIdentity
-	if in.Kind == string(rights.Access) || in.Kind == string(rights.Copy) {
-		var err error
-		if inv, vals, err = svc.Inventory(ctx, p); err != nil {
+	if in.Kind == string(rights.Copy) && include {
+		held, err := svc.HeldFields(ctx, s.deps.DB, p.SubjectID)
+		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		if in.Kind == string(rights.Copy) && include && svc.HasIdentityData(vals) {
+		if svc.HasIdentityFields(held) {
 			if err := svc.RequireTwoFactor(ctx, p.SubjectID); err != nil {
 				s.fail(w, r, err)
 				return
@@ -186,6 +212,16 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, p *access
 	if err := s.deps.Identity.VerifyCode(ctx, p, identity.CodeRights, in.Code); err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	// Only now, with the requester verified, is their data read.
+	var inv rights.Inventory
+	var vals []vault.Value
+	if in.Kind == string(rights.Access) || in.Kind == string(rights.Copy) {
+		var err error
+		if inv, vals, err = svc.Inventory(ctx, p); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	id, err := rights.NewID()
 	if err != nil {
@@ -221,8 +257,9 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, p *access
 			}
 			req, err = svc.Transition(ctx, tx, req, rights.Completed, "system:rights", "copy_ready", p.ActorID(), "api")
 		case rights.Correction:
-			sealed, ver, err := svc.SealProposal(ctx, p.SubjectID, id, in.Field, in.Value)
-			if err != nil {
+			var sealed []byte
+			var ver int
+			if sealed, ver, err = svc.SealProposal(ctx, p.SubjectID, id, in.Field, in.Value); err != nil {
 				return err
 			}
 			n.Params, n.Sealed, n.SealedVer = rights.Params{Fields: []string{in.Field}, Record: in.Record}, sealed, ver
@@ -243,9 +280,14 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, p *access
 			if req, err = svc.Create(ctx, tx, id, n, p.ActorID(), "api"); err != nil {
 				return err
 			}
-			deleted, gone, kept, notices, err := svc.Delete(ctx, tx, p, req, fields)
-			if err != nil {
+			var deleted, notices int
+			var gone []string
+			var kept map[string]string
+			if deleted, gone, kept, notices, err = svc.Delete(ctx, tx, p, req, fields); err != nil {
 				return err
+			}
+			if gone == nil {
+				gone = []string{}
 			}
 			out["deleted_values"], out["deleted_fields"], out["notices"] = deleted, gone, notices
 			out["kept"] = s.keptReasons(kept)
@@ -494,7 +536,7 @@ func (s *Server) confirmCancellation(w http.ResponseWriter, r *http.Request, p *
 		return
 	}
 	done, err := svc.CompleteCancellation(ctx, req, "account cancellation (api)")
-	if errs.Is(err, errs.Conflict) {
+	if e := errs.As(err); e != nil && e.Reason == "legal_hold" {
 		writeJSON(w, http.StatusAccepted, map[string]any{"request": req, "held": true})
 		return
 	}

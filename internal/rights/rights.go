@@ -347,11 +347,11 @@ func (s *Store) Confirmed(ctx context.Context, tx *store.Tx, r Request, verified
 	now := s.clk.Now()
 	r.DueAt, r.TargetAt = s.dl.Due(now), s.dl.Target(now)
 	r.DueDate = DueDate(r.DueAt)
-	if _, err := tx.Exec(ctx, `UPDATE rights_requests SET due_at = ?, target_at = ?, verified_with = ? WHERE id = ?`,
-		r.DueAt.UnixMicro(), r.TargetAt.UnixMicro(), verifiedWith, r.ID); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE rights_requests SET created_at = ?, due_at = ?, target_at = ?, verified_with = ? WHERE id = ?`,
+		now.UnixMicro(), r.DueAt.UnixMicro(), r.TargetAt.UnixMicro(), verifiedWith, r.ID); err != nil {
 		return r, fmt.Errorf("rights: confirm: %w", err)
 	}
-	r.VerifiedWith = verifiedWith
+	r.VerifiedWith, r.ReceivedAt = verifiedWith, now
 	return s.Transition(ctx, tx, r, Open, "", "confirmed", actor, "api")
 }
 

@@ -159,6 +159,16 @@ func (s *Service) HasIdentityData(vals []vault.Value) bool {
 	return false
 }
 
+// HasIdentityFields reports whether fields include an identity-category one.
+func (s *Service) HasIdentityFields(fields []string) bool {
+	for _, name := range fields {
+		if f, ok := s.Cat.Field(name); ok && f.Category == "identity" {
+			return true
+		}
+	}
+	return false
+}
+
 // WithoutIdentity drops identity-category values.
 func (s *Service) WithoutIdentity(vals []vault.Value) []vault.Value {
 	return slices.DeleteFunc(slices.Clone(vals), func(v vault.Value) bool {
