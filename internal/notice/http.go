@@ -13,7 +13,6 @@ import (
 	"maps"
 	"mime"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,7 +94,7 @@ func NewHTTP(c HTTPConfig) (*HTTP, error) {
 		if !ValidRecipient(r) {
 			return nil, errs.New(errs.Invalid, "Endpoints", "接收方标识格式不正确", "malformed recipient ID").With("", []string{r}, "")
 		}
-		if err := checkURL(ep.URL); err != nil {
+		if err := outbound.CheckBaseURL(ep.URL); err != nil {
 			return nil, errs.Wrap(errs.Invalid, "Endpoints", "接收方地址无效：须为 https 地址（本机回环地址除外），不含用户名、密码、查询参数",
 				"invalid recipient endpoint: https required except on a loopback host; no credentials, query or fragment", fmt.Errorf("recipient %s: %w", r, err)).
 				With("", []string{r}, "")
@@ -103,7 +102,7 @@ func NewHTTP(c HTTPConfig) (*HTTP, error) {
 		if ep.Token == "" {
 			ep.Token = c.Token
 		}
-		if len(ep.Token) < minTokenBytes || !headerSafe(ep.Token) {
+		if len(ep.Token) < minTokenBytes || !outbound.HeaderSafe(ep.Token) {
 			return nil, errs.New(errs.Invalid, "Token", "接收方令牌缺失、过短（至少 16 个字符）或含非法字符",
 				"recipient token missing, too short (at least 16 characters) or not printable ASCII").With("", []string{r}, "")
 		}
@@ -128,29 +127,7 @@ func NewHTTP(c HTTPConfig) (*HTTP, error) {
 	return h, nil
 }
 
-// checkURL is outbound.CheckURL without a query or fragment.
-func checkURL(s string) error {
-	if err := outbound.CheckURL(s); err != nil {
-		return err
-	}
-	if u, _ := url.Parse(s); u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return errors.New("query or fragment in URL")
-	}
-	return nil
-}
 
-// headerSafe reports whether s is non-empty printable ASCII without spaces.
-func headerSafe(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
-}
 
 // Deliver posts m to its recipient's endpoint.
 func (h *HTTP) Deliver(ctx context.Context, m Message) (string, error) {
@@ -167,7 +144,7 @@ func (h *HTTP) call(ctx context.Context, m Message) (string, int, error) {
 	if !ValidRecipient(m.Recipient) {
 		return "", 0, PermanentCode(CodeBadRecipient, errors.New("malformed recipient ID"))
 	}
-	if _, _, err := mime.ParseMediaType(m.ContentType); err != nil || m.ID == "" || len(m.Body) == 0 || !headerSafe(m.ID) {
+	if _, _, err := mime.ParseMediaType(m.ContentType); err != nil || m.ID == "" || len(m.Body) == 0 || !outbound.HeaderSafe(m.ID) {
 		return "", 0, PermanentCode(CodeBadMessage, errors.New("message without ID, content type or body"))
 	}
 	ep, ok := h.endpoints[m.Recipient]
@@ -237,7 +214,7 @@ func responseRef(h http.Header, body []byte) string {
 			ref = r.Ref
 		}
 	}
-	if len(ref) > 128 || !headerSafe(ref) {
+	if len(ref) > 128 || !outbound.HeaderSafe(ref) {
 		return ""
 	}
 	return ref

@@ -42,3 +42,29 @@ func Loopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// CheckBaseURL is CheckURL without a query or fragment: a base URL paths
+// are appended to, so nothing can ride along unseen.
+func CheckBaseURL(s string) error {
+	if err := CheckURL(s); err != nil {
+		return err
+	}
+	if u, _ := url.Parse(s); u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return errors.New("query or fragment in URL")
+	}
+	return nil
+}
+
+// HeaderSafe reports whether s is non-empty printable ASCII without spaces:
+// safe to send as a header value (a token, an ID).
+func HeaderSafe(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}

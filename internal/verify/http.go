@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -80,15 +79,15 @@ type HTTP struct {
 // *errs.Error with code errs.Invalid naming the HTTPConfig field at fault;
 // it never contains the API key.
 func NewHTTP(c HTTPConfig) (*HTTP, error) {
-	if err := checkBaseURL(c.BaseURL); err != nil {
+	if err := outbound.CheckBaseURL(c.BaseURL); err != nil {
 		return nil, errs.Wrap(errs.Invalid, "BaseURL", "实名核验服务地址无效：须为 https 地址（本机回环地址除外），不含用户名、密码、查询参数",
 			"invalid identity verification base URL: https required except on a loopback host; no credentials, query or fragment", err)
 	}
-	if len(c.APIKey) < minAPIKeyBytes || !headerSafe(c.APIKey) {
+	if len(c.APIKey) < minAPIKeyBytes || !outbound.HeaderSafe(c.APIKey) {
 		return nil, errs.New(errs.Invalid, "APIKey", "实名核验 API 密钥缺失、过短（至少 16 个字符）或含非法字符",
 			"identity verification API key missing, too short (at least 16 characters) or not printable ASCII")
 	}
-	if c.Name != "" && (len(c.Name) > 64 || !headerSafe(c.Name)) {
+	if c.Name != "" && (len(c.Name) > 64 || !outbound.HeaderSafe(c.Name)) {
 		return nil, errs.New(errs.Invalid, "Name", "实名核验服务名称含非法字符或过长",
 			"identity verification provider name not printable ASCII or longer than 64")
 	}
@@ -124,30 +123,7 @@ func NewHTTP(c HTTPConfig) (*HTTP, error) {
 	return v, nil
 }
 
-// checkBaseURL requires an absolute http(s) URL without credentials, query
-// or fragment, https unless the host is loopback.
-func checkBaseURL(s string) error {
-	if err := outbound.CheckURL(s); err != nil {
-		return err
-	}
-	if u, _ := url.Parse(s); u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return errors.New("query or fragment in URL")
-	}
-	return nil
-}
 
-// headerSafe reports whether s is non-empty printable ASCII without spaces.
-func headerSafe(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
-}
 
 // Name returns HTTPConfig.Name, "http" by default.
 func (v *HTTP) Name() string { return v.name }
@@ -324,7 +300,7 @@ func transportCause(parent context.Context, err error) error {
 // validRef accepts a provider reference: 1 to 128 printable ASCII
 // characters without spaces, so it is safe to log and store.
 func validRef(s string) bool {
-	return len(s) <= 128 && headerSafe(s)
+	return len(s) <= 128 && outbound.HeaderSafe(s)
 }
 
 // echoesFactor reports whether a provider's reference contains one of the
