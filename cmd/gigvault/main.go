@@ -9,6 +9,7 @@
 //	gigvault keys unseal      present a key officer's share to a running server
 //	gigvault contract verify  check a downloaded electronic contract
 //	gigvault report regulator write the signed compliance package for a regulator
+//	gigvault retention run    delete what retention no longer allows (--dry-run: show it)
 //	gigvault demo seed        write synthetic workers through the vault (GIG-8)
 //	gigvault version          print the version
 //
@@ -58,6 +59,7 @@ func commands() []command {
 		{"contract verify", "check a downloaded electronic contract file", cmdContractVerify},
 		{"report regulator", "write the signed compliance package for a regulator (GIG-9)", cmdReportRegulator},
 		{"report verify", "check a signed regulator package", cmdReportVerify},
+		{"retention run", "delete what retention no longer allows, audited; --dry-run shows it", cmdRetentionRun},
 		{"version", "print the version", cmdVersion},
 	}
 }

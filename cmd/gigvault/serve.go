@@ -12,6 +12,7 @@ import (
 	"gigvault/internal/app"
 	"gigvault/internal/httpapi"
 	"gigvault/internal/obs"
+	"gigvault/internal/retention"
 )
 
 func cmdServe(ctx context.Context, env *runEnv, args []string) error {
@@ -23,6 +24,7 @@ func cmdServe(ctx context.Context, env *runEnv, args []string) error {
 	keyFile := fs.String("tls-key", envOr(env, "GIGVAULT_TLS_KEY", ""), "TLS private key (PEM) [GIGVAULT_TLS_KEY]")
 	rightsEvery := fs.Duration("rights-interval", envDur(env.getenv("GIGVAULT_RIGHTS_INTERVAL"), time.Minute), "how often the deadline clock reminds handlers and finishes interrupted cancellations [GIGVAULT_RIGHTS_INTERVAL]")
 	noticeEvery := fs.Duration("notice-interval", envDur(env.getenv("GIGVAULT_NOTICE_INTERVAL"), time.Minute), "how often deletion notices and copies are delivered [GIGVAULT_NOTICE_INTERVAL]")
+	sweepEvery := fs.Duration("retention-interval", envDur(env.getenv("GIGVAULT_RETENTION_INTERVAL"), time.Hour), "how often the retention sweeper runs (one node at a time, by lease) [GIGVAULT_RETENTION_INTERVAL]")
 	drain := fs.Duration("drain-timeout", envDur(env.getenv("GIGVAULT_DRAIN_TIMEOUT"), 30*time.Second), "how long SIGTERM waits for in-flight requests [GIGVAULT_DRAIN_TIMEOUT]")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -65,6 +67,8 @@ func cmdServe(ctx context.Context, env *runEnv, args []string) error {
 	m := obs.NewMetrics()
 	registerCoreMetrics(m, c)
 	c.Rights.RegisterMetrics(m)
+	sweeper := retention.New(c.DB, c.Vault, c.Audit, c.Catalog, c.Clock, retention.Options{Logger: log})
+	sweeper.RegisterMetrics(m)
 	api := httpapi.New(httpapi.Deps{
 		Log: log, Metrics: m, Version: version,
 		Ready:      map[string]httpapi.Pinger{"database": c.DB, "key_store": c.KMS},
@@ -93,6 +97,7 @@ func cmdServe(ctx context.Context, env *runEnv, args []string) error {
 	go idleStaffLoop(bg, c, log)
 	go rightsLoop(bg, c, log, *rightsEvery)
 	go func() { _ = c.Notices.Loop(bg, *noticeEvery) }()
+	go sweeper.Loop(bg, *sweepEvery)
 	scheme := "http"
 	if tlsCfg != nil {
 		scheme = "https"
