@@ -127,8 +127,6 @@ func NewHTTP(c HTTPConfig) (*HTTP, error) {
 	return h, nil
 }
 
-
-
 // Deliver posts m to its recipient's endpoint.
 func (h *HTTP) Deliver(ctx context.Context, m Message) (string, error) {
 	ref, status, err := h.call(ctx, m)

@@ -123,8 +123,6 @@ func NewHTTP(c HTTPConfig) (*HTTP, error) {
 	return v, nil
 }
 
-
-
 // Name returns HTTPConfig.Name, "http" by default.
 func (v *HTTP) Name() string { return v.name }
 
