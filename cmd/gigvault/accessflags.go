@@ -132,11 +132,5 @@ func (a *accessFlags) limits() (httpapi.Limits, []string, error) {
 		}
 		*x.dst = v
 	}
-	var proxies []string
-	for _, p := range strings.Split(a.trustedProxies, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			proxies = append(proxies, p)
-		}
-	}
-	return l, proxies, nil
+	return l, splitList(a.trustedProxies), nil
 }

@@ -118,6 +118,8 @@ func (c *coreFlags) config(log *slog.Logger) (app.Config, error) {
 	}, nil
 }
 
+// splitList splits a comma-separated flag value, trimming blanks and
+// dropping empty items.
 func splitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {

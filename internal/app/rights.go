@@ -104,8 +104,8 @@ func (c *Core) openRights() error {
 		copyTo = append(copyTo, SandboxCopyRecipient)
 	}
 	c.Deliverer = deliverer
-	c.Rights = &rights.Service{Store: st, DB: c.DB, Cat: c.Catalog, Guard: c.Guard, Vault: c.Vault, Keys: c.Keys, Ledger: c.Ledger,
-		IDV: c.IDV, Outbox: outbox{clk: c.Cfg.Clock}, Log: c.Audit, Logger: c.Cfg.Logger, Retain: spans,
+	c.Rights = &rights.Service{Store: st, Cat: c.Catalog, Guard: c.Guard, Vault: c.Vault, Keys: c.Keys, Ledger: c.Ledger,
+		IDV: c.IDV, Outbox: outbox{clk: c.Cfg.Clock}, Retain: spans,
 		Deliverable: func(r string) bool { return slices.Contains(copyTo, r) }}
 	c.Notices = notice.New(c.DB, deliverer, c.Audit, c.Cfg.Clock, notice.Options{Catalog: c.Catalog, Log: c.Cfg.Logger,
 		Payload: func(ctx context.Context, d notice.Delivery) ([]byte, string, error) {

@@ -403,7 +403,7 @@ func (f *fixture) rightsRows() []row {
 				r := f.call(t, h, "POST", "/v1/staff/requests/"+s.handled[dpo]+"/extend", map[string]any{"working_days": 5, "reason": "再延一次"}, false)
 				wantError(t, "a second extension", r, http.StatusConflict, "conflict", "already_extended")
 				r = f.call(t, h, "POST", "/v1/staff/requests/"+s.reqB+"/extend", map[string]any{"working_days": 5, "reason": "回电" + f.by[worker].u.Mobile + "核实"}, false)
-				wantError(t, "a reason carrying a mobile number", r, http.StatusBadRequest, "invalid", "pi_in_text")
+				wantError(t, "a reason carrying a mobile number", r, http.StatusBadRequest, "invalid", "pi_in_free_text")
 				r = f.call(t, h, "POST", "/v1/staff/requests/"+s.reqB+"/extend", map[string]any{"working_days": 99, "reason": "需要核实"}, false)
 				wantError(t, "too long an extension", r, http.StatusBadRequest, "invalid", "")
 			}},

@@ -11,7 +11,6 @@ import (
 	"gigvault/internal/access"
 	"gigvault/internal/dsrexport"
 	"gigvault/internal/errs"
-	"gigvault/internal/format"
 	"gigvault/internal/identity"
 	"gigvault/internal/policy"
 	"gigvault/internal/rights"
@@ -111,8 +110,8 @@ func (s *Server) checkRequest(ctx context.Context, p *access.Principal, in *requ
 		if in.Value == "" {
 			return invalid("value", "请填写更正后的值", "give the corrected value")
 		}
-		if err := format.Validate(f.Format, in.Value); err != nil {
-			return errs.Wrap(errs.Invalid, "value", "更正后的值格式不正确", "the corrected value is not well formed", err)
+		if err := s.deps.Rights.CheckProposal(in.Field, in.Value); err != nil {
+			return err
 		}
 		if n := len([]rune(strings.TrimSpace(in.Message))); n > 2000 {
 			return invalid("message", "说明不超过2000个字符", "a message is at most 2000 characters")
@@ -603,15 +602,6 @@ func (s *Server) postStaffMessage(w http.ResponseWriter, r *http.Request, p *acc
 	s.postMessage(w, r, p, req, "staff")
 }
 
-// noPI refuses a text shown to the requester that looks like it carries a
-// number (an ID, a mobile or card number): reasons are about the work.
-func noPI(field, text string) error {
-	if fs := textscan.Scan(text); len(fs) > 0 {
-		return errs.New(errs.Invalid, field, "说明中不应包含证件号、手机号或卡号", "the text must not carry ID, mobile or card numbers").With("pi_in_text", []string{fs[0].Kind}, "")
-	}
-	return nil
-}
-
 func (s *Server) extendRequest(w http.ResponseWriter, r *http.Request, p *access.Principal) {
 	if !s.rightsReady(w, r) {
 		return
@@ -629,7 +619,7 @@ func (s *Server) extendRequest(w http.ResponseWriter, r *http.Request, p *access
 		s.fail(w, r, invalid("reason", "延期须说明理由（4至200个字符）", "an extension needs a reason (4 to 200 characters)"))
 		return
 	}
-	if err := noPI("reason", in.Reason); err != nil {
+	if err := textscan.Check("reason", in.Reason); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -734,7 +724,7 @@ func (s *Server) placeHold(w http.ResponseWriter, r *http.Request, p *access.Pri
 		s.fail(w, r, err)
 		return
 	}
-	if err := noPI("reason", in.Reason); err != nil {
+	if err := textscan.Check("reason", in.Reason); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -639,7 +639,7 @@ func TestFlowRightsRequests(t *testing.T) {
 			http.StatusCreated, "the person's reply")
 		// An extension: a reason without PI, told to the requester.
 		f.fails(f.do("POST", "/v1/staff/requests/"+comp.Request.ID+"/extend", sup, map[string]any{"working_days": 5, "reason": "需联系13800138000核实"}),
-			http.StatusBadRequest, "invalid", "reason", "pi_in_text", "a reason carrying a number")
+			http.StatusBadRequest, "invalid", "reason", "pi_in_free_text", "a reason carrying a number")
 		r = f.do("POST", "/v1/staff/requests/"+comp.Request.ID+"/extend", sup, map[string]any{"working_days": 5, "reason": "需向短信服务商调取发送记录"})
 		f.ok(r, http.StatusOK, "extend")
 		var ext rqResp

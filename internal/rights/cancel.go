@@ -119,15 +119,13 @@ func (s *Service) Explain(ctx context.Context, p *access.Principal) (Consequence
 			Zh: "注销后，您的账户将无法登录和找回；您的简历、求职申请、身份核验信息等个人信息将被删除或匿名化，加密密钥将被销毁，任何人均无法再读取。法律要求保存的交易记录和财务身份信息将与您的账户断开关联、单独加密保存至法定期限届满，不用于日常业务。曾接收您个人信息的第三方将收到删除通知。",
 			En: "After cancellation you can no longer log in or recover the account; your résumé, applications, identity-verification data and other personal information are deleted or anonymised and their encryption key destroyed, so no one can read them again. Transaction records and financial identity the law requires are cut loose from the account, kept apart under their own key until the statutory period ends, and never used in daily business. Every third party that received your data is told to delete it.",
 		}}
+	held, err := s.HeldFields(ctx, s.db, p.SubjectID)
+	if err != nil {
+		return c, err
+	}
 	fields := map[string]bool{}
-	for _, f := range s.Cat.Fields() {
-		has, err := s.Vault.Has(ctx, p.SubjectID, f.Name)
-		if err != nil {
-			return c, err
-		}
-		if has {
-			fields[f.Name] = true
-		}
+	for _, f := range held {
+		fields[f] = true
 	}
 	kept := map[string][]string{}
 	for _, f := range s.Cat.Fields() {
@@ -189,7 +187,7 @@ func (s *Service) Explain(ctx context.Context, p *access.Principal) (Consequence
 
 func (s *Service) count(ctx context.Context, q string, args ...any) (int, error) {
 	var n int
-	if err := s.DB.QueryRow(ctx, q, args...).Scan(&n); err != nil {
+	if err := s.db.QueryRow(ctx, q, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("rights: %w", err)
 	}
 	return n, nil
@@ -348,7 +346,7 @@ func (s *Service) retain(ctx context.Context, tx *store.Tx, subject string, vals
 func (s *Service) OpenRetained(ctx context.Context, id string) (RetainedPayload, error) {
 	var class string
 	var sealed []byte
-	err := s.DB.QueryRow(ctx, `SELECT class, sealed FROM retained_records WHERE id = ?`, id).Scan(&class, &sealed)
+	err := s.db.QueryRow(ctx, `SELECT class, sealed FROM retained_records WHERE id = ?`, id).Scan(&class, &sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return RetainedPayload{}, errs.New(errs.NotFound, "id", "留存记录不存在", "no such retained record")
 	}
@@ -388,7 +386,7 @@ func (s *Service) StartCancellation(ctx context.Context, p *access.Principal, ex
 		return Request{}, err
 	}
 	var r Request
-	err = s.DB.InTx(ctx, func(tx *store.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.LockKey(ctx, "cancel:"+p.SubjectID); err != nil {
 			return err
 		}
@@ -422,7 +420,7 @@ func (s *Service) CompleteCancellation(ctx context.Context, r Request, tool stri
 		return r, errs.New(errs.Invalid, "id", "不是注销申请", "not a cancellation")
 	}
 	if r.Status == Open {
-		held, err := s.UnderHold(ctx, s.DB, r.SubjectID)
+		held, err := s.UnderHold(ctx, s.db, r.SubjectID)
 		if err != nil {
 			return r, err
 		}
@@ -433,7 +431,7 @@ func (s *Service) CompleteCancellation(ctx context.Context, r Request, tool stri
 		if err != nil {
 			return r, err
 		}
-		err = s.DB.InTx(ctx, func(tx *store.Tx) error {
+		err = s.db.InTx(ctx, func(tx *store.Tx) error {
 			if err := tx.LockKey(ctx, "cancel:"+r.SubjectID); err != nil {
 				return err
 			}
@@ -456,7 +454,7 @@ func (s *Service) CompleteCancellation(ctx context.Context, r Request, tool stri
 			if err := s.unlink(ctx, tx, r.SubjectID); err != nil {
 				return err
 			}
-			if err := s.Log.Append(ctx, tx, audit.Entry{Actor: "system:rights", Channel: "system", Action: "account.cancel", Subject: r.SubjectID,
+			if err := s.log.Append(ctx, tx, audit.Entry{Actor: "system:rights", Channel: "system", Action: "account.cancel", Subject: r.SubjectID,
 				Purpose: "rights_request", Outcome: "ok", Detail: map[string]string{"request": r.ID, "tool": tool,
 					"retained_records": fmt.Sprint(retained), "notices": fmt.Sprint(notices),
 					"method": "verification data, résumé, applications and sessions deleted; payouts unlinked; legally required records sealed under the retention key"}}); err != nil {
@@ -475,7 +473,7 @@ func (s *Service) CompleteCancellation(ctx context.Context, r Request, tool stri
 	if _, err := s.Vault.Erase(ctx, vault.Actor{ID: "system:rights", Channel: "system"}, "rights_request", r.SubjectID, tool); err != nil && !errs.Is(err, errs.Erased) {
 		return r, err
 	}
-	err := s.DB.InTx(ctx, func(tx *store.Tx) error {
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		cur, err := s.Get(ctx, tx, r.ID)
 		if err != nil {
 			return err
@@ -499,12 +497,15 @@ func (s *Service) unlink(ctx context.Context, tx *store.Tx, subject string) erro
 		`DELETE FROM consents WHERE subject_id = ?`,
 		`UPDATE payout_rows SET subject_id = NULL WHERE subject_id = ?`,
 		`DELETE FROM sessions WHERE account_id IN (SELECT id FROM accounts WHERE subject_id = ?)`,
-		`UPDATE accounts SET status = 'cancelled', login_name = NULL, disabled_at = ` + fmt.Sprint(s.clk.Now().UnixMicro()) + ` WHERE subject_id = ?`,
 	}
 	for _, q := range stmts {
 		if _, err := tx.Exec(ctx, q, subject); err != nil {
 			return fmt.Errorf("rights: unlink: %w", err)
 		}
+	}
+	if _, err := tx.Exec(ctx, `UPDATE accounts SET status = 'cancelled', login_name = NULL, disabled_at = ? WHERE subject_id = ?`,
+		s.clk.Now().UnixMicro(), subject); err != nil {
+		return fmt.Errorf("rights: unlink: %w", err)
 	}
 	return nil
 }

@@ -46,7 +46,7 @@ func recipients(rows []sharing.Row) []dsrexport.Recipient {
 // the person named, reading their data at send time (nothing is kept in
 // clear meanwhile). A person since erased yields errs.Erased.
 func (s *Service) CopyFor(ctx context.Context, requestID string) ([]byte, error) {
-	r, err := s.Get(ctx, s.DB, requestID)
+	r, err := s.Get(ctx, s.db, requestID)
 	if err != nil {
 		return nil, err
 	}

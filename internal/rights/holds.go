@@ -10,6 +10,7 @@ import (
 
 	"gigvault/internal/audit"
 	"gigvault/internal/errs"
+	"gigvault/internal/notice"
 	"gigvault/internal/store"
 )
 
@@ -38,7 +39,7 @@ func (s *Service) PlaceHold(ctx context.Context, subject, reason, actor string) 
 	}
 	now := s.clk.Now()
 	h := Hold{ID: id, SubjectID: subject, Reason: reason, PlacedBy: actor, PlacedAt: now}
-	err = s.DB.InTx(ctx, func(tx *store.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM subjects WHERE id = ?`, subject).Scan(&n); err != nil {
 			return fmt.Errorf("rights: hold: %w", err)
@@ -50,7 +51,7 @@ func (s *Service) PlaceHold(ctx context.Context, subject, reason, actor string) 
 			id, subject, reason, actor, now.UnixMicro()); err != nil {
 			return fmt.Errorf("rights: hold: %w", err)
 		}
-		return s.Log.Append(ctx, tx, audit.Entry{Actor: actor, Channel: "api", Action: "legal_hold.place", Subject: subject,
+		return s.log.Append(ctx, tx, audit.Entry{Actor: actor, Channel: "api", Action: "legal_hold.place", Subject: subject,
 			Purpose: "legal_compliance", Outcome: "ok", Detail: map[string]string{"hold": id}})
 	})
 	return h, err
@@ -59,7 +60,7 @@ func (s *Service) PlaceHold(ctx context.Context, subject, reason, actor string) 
 // ReleaseHold releases a hold and audits it.
 func (s *Service) ReleaseHold(ctx context.Context, id, actor string) (Hold, error) {
 	var h Hold
-	err := s.DB.InTx(ctx, func(tx *store.Tx) error {
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if h, err = getHold(ctx, tx, id); err != nil {
 			return err
@@ -72,7 +73,7 @@ func (s *Service) ReleaseHold(ctx context.Context, id, actor string) (Hold, erro
 			return fmt.Errorf("rights: release hold: %w", err)
 		}
 		h.ReleasedBy, h.ReleasedAt = actor, &now
-		return s.Log.Append(ctx, tx, audit.Entry{Actor: actor, Channel: "api", Action: "legal_hold.release", Subject: h.SubjectID,
+		return s.log.Append(ctx, tx, audit.Entry{Actor: actor, Channel: "api", Action: "legal_hold.release", Subject: h.SubjectID,
 			Purpose: "legal_compliance", Outcome: "ok", Detail: map[string]string{"hold": id}})
 	})
 	return h, err
@@ -108,7 +109,7 @@ func (s *Service) Holds(ctx context.Context, subject string) ([]Hold, error) {
 	if subject != "" {
 		q, args = q+` WHERE subject_id = ?`, append(args, subject)
 	}
-	rows, err := s.DB.Query(ctx, q+` ORDER BY CASE WHEN released_at IS NULL THEN 0 ELSE 1 END, placed_at DESC LIMIT 500`, args...)
+	rows, err := s.db.Query(ctx, q+` ORDER BY CASE WHEN released_at IS NULL THEN 0 ELSE 1 END, placed_at DESC LIMIT 500`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("rights: holds: %w", err)
 	}
@@ -138,31 +139,22 @@ type Delivery struct {
 	LastError     string     `json:"last_error,omitempty"`
 }
 
-// Deliveries lists a request's outbound deliveries.
+// Deliveries lists a request's outbound deliveries (notice.List) as the
+// requester and handlers see them.
 func (s *Service) Deliveries(ctx context.Context, requestID string) ([]Delivery, error) {
-	rows, err := s.DB.Query(ctx, `SELECT id, kind, recipient, recipient_kind, fields, status, attempts, delivered_at, last_error
-		FROM outbound_deliveries WHERE request_id = ? ORDER BY created_at, id`, requestID)
+	ds, err := notice.List(ctx, s.db, requestID)
 	if err != nil {
-		return nil, fmt.Errorf("rights: deliveries: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := []Delivery{}
-	for rows.Next() {
-		var d Delivery
-		var fields string
-		var at sql.NullInt64
-		if err := rows.Scan(&d.ID, &d.Kind, &d.Recipient, &d.RecipientKind, &fields, &d.Status, &d.Attempts, &at, &d.LastError); err != nil {
-			return nil, fmt.Errorf("rights: deliveries: %w", err)
+	out := make([]Delivery, 0, len(ds))
+	for _, d := range ds {
+		v := Delivery{ID: d.ID, Kind: d.Kind, Recipient: d.Recipient, RecipientKind: d.RecipientKind, Fields: d.Fields,
+			Status: d.Status, Attempts: d.Attempts, LastError: d.LastError}
+		if !d.DeliveredAt.IsZero() {
+			at := d.DeliveredAt
+			v.DeliveredAt = &at
 		}
-		d.Fields, d.DeliveredAt = splitList(fields), optMicros(at)
-		out = append(out, d)
+		out = append(out, v)
 	}
-	return out, rows.Err()
-}
-
-func splitList(s string) []string {
-	if s == "" {
-		return []string{}
-	}
-	return strings.Split(s, ",")
+	return out, nil
 }

@@ -3,7 +3,6 @@ package rights
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -50,7 +49,6 @@ type Service struct {
 	IDV    *idv.Store
 	Outbox Outbox
 	Log    *audit.Log
-	Logger *slog.Logger
 	Retain RetentionSpans
 	// Deliverable reports whether a recipient can be sent a copy (a
 	// registered recipient with a delivery endpoint); nil: none can.
@@ -146,17 +144,6 @@ func (s *Service) Inventory(ctx context.Context, p *access.Principal) (Inventory
 		inv.Recipients = []sharing.Row{}
 	}
 	return inv, vals, nil
-}
-
-// HasIdentityData reports whether values include identity-category data,
-// which a copy carries only for a 2-factor verified requester (DSR-7).
-func (s *Service) HasIdentityData(vals []vault.Value) bool {
-	for _, v := range vals {
-		if f, ok := s.Cat.Field(v.Field); ok && f.Category == "identity" {
-			return true
-		}
-	}
-	return false
 }
 
 // HasIdentityFields reports whether fields include an identity-category one.
@@ -289,14 +276,23 @@ func (s *Service) notify(ctx context.Context, tx *store.Tx, r Request, subject s
 	return len(order), nil
 }
 
-// SealProposal seals a proposed correction under the subject's data key.
-func (s *Service) SealProposal(ctx context.Context, subject, id, field, value string) ([]byte, int, error) {
+// CheckProposal validates a proposed correction of field: a catalog field,
+// and a value in its format.
+func (s *Service) CheckProposal(field, value string) error {
 	f, ok := s.Cat.Field(field)
 	if !ok {
-		return nil, 0, errs.New(errs.Invalid, "field", "该字段未在个人信息目录中声明", "a field is not declared in the PI catalog")
+		return errs.New(errs.Invalid, "field", "该字段未在个人信息目录中声明", "a field is not declared in the PI catalog")
 	}
 	if err := format.Validate(f.Format, value); err != nil {
-		return nil, 0, errs.Wrap(errs.Invalid, "value", "更正后的值格式不正确", "the corrected value is not well formed", err)
+		return errs.Wrap(errs.Invalid, "value", "更正后的值格式不正确", "the corrected value is not well formed", err)
+	}
+	return nil
+}
+
+// SealProposal seals a proposed correction under the subject's data key.
+func (s *Service) SealProposal(ctx context.Context, subject, id, field, value string) ([]byte, int, error) {
+	if err := s.CheckProposal(field, value); err != nil {
+		return nil, 0, err
 	}
 	return s.Keys.Seal(ctx, subject, []byte(value), proposalAAD(id, field))
 }
